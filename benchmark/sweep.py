@@ -1,0 +1,84 @@
+"""Run one of the scripts over envs x seeds x flag variants, as parallel processes, resumably.
+
+    python benchmark/sweep.py --name halfcheetah --script ppo_continuous.py --envs HalfCheetah-v4 \
+        --seeds 1 2 3 --variant default= --variant no-value-clip=--no-value-clip --jobs 2 -- --total-timesteps 1000000
+
+Each run logs to runs/<name>/<variant>__<env>__<seed>/ (TensorBoard events, checkpoint.pt, stdout.log).
+A run that exited 0 leaves a file DONE there and is skipped by the next invocation; an unfinished one
+is resumed from its last checkpoint (runs write one every --checkpoint-every iterations), or restarted
+when it has none. Arguments after "--" go to every run.
+"""
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def parse_variant(text: str):
+    name, _, flags = text.partition("=")
+    if not name:
+        raise argparse.ArgumentTypeError(f"variant {text!r} must look like NAME=FLAGS")
+    return name, shlex.split(flags)
+
+
+def run_one(script: str, run_name: str, argv: list, checkpoint_every: int) -> tuple:
+    run_dir = os.path.join(ROOT, "runs", run_name)
+    if os.path.exists(os.path.join(run_dir, "DONE")):
+        return run_name, "skipped (done)", 0.0
+    os.makedirs(run_dir, exist_ok=True)
+    command = [sys.executable, os.path.join(ROOT, script), "--run-name", run_name,
+               "--checkpoint-every", str(checkpoint_every), *argv]
+    checkpoint = os.path.join(run_dir, "checkpoint.pt")
+    if os.path.exists(checkpoint):
+        command += ["--resume", checkpoint]
+    start = time.time()
+    with open(os.path.join(run_dir, "stdout.log"), "a") as log:
+        log.write(f"$ {shlex.join(command)}\n")
+        log.flush()
+        code = subprocess.call(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    elapsed = time.time() - start
+    if code == 0:
+        with open(os.path.join(run_dir, "DONE"), "w") as f:
+            f.write(f"{elapsed:.0f} s\n")
+        return run_name, "done", elapsed
+    return run_name, f"FAILED (exit {code}, see {run_dir}/stdout.log)", elapsed
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    passthrough = []
+    if "--" in argv:
+        argv, passthrough = argv[:argv.index("--")], argv[argv.index("--") + 1:]
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--name", required=True, help="sweep name: runs go to runs/<name>/")
+    parser.add_argument("--script", required=True, help="ppo_continuous.py, ppo_discrete.py or trpo_continuous.py")
+    parser.add_argument("--envs", nargs="+", required=True, help="env ids")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="seeds")
+    parser.add_argument("--variant", action="append", type=parse_variant, default=None,
+                        help="NAME=FLAGS, repeatable (default: one variant 'default' with no flags)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time")
+    parser.add_argument("--checkpoint-every", type=int, default=20, help="iterations between checkpoints")
+    args = parser.parse_args(argv)
+    variants = args.variant or [("default", [])]
+
+    runs = [(f"{args.name}/{variant}__{env}__{seed}", ["--env-id", env, "--seed", str(seed), *flags, *passthrough])
+            for variant, flags in variants for env in args.envs for seed in args.seeds]
+    print(f"{len(runs)} runs, {args.jobs} at a time, into runs/{args.name}/", flush=True)
+    failed = 0
+    with ThreadPoolExecutor(args.jobs) as pool:
+        futures = [pool.submit(run_one, args.script, name, run_argv, args.checkpoint_every) for name, run_argv in runs]
+        for future in futures:
+            name, outcome, elapsed = future.result()
+            failed += outcome.startswith("FAILED")
+            print(f"{name}: {outcome} ({elapsed / 60:.1f} min)", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
