@@ -279,6 +279,77 @@ class Agent(nn.Module):
 
 
 # ------------------------------------------------------------------------------------------------
+# Rollout: num_steps steps in each of num_envs envs with the current policy
+# ------------------------------------------------------------------------------------------------
+class Rollout:
+    """Storage for one rollout, allocated once on the training device; every field is [num_steps, num_envs, ...].
+
+    obs holds the (normalized) observations the policy acted on. next_values[t] is V of the state that
+    followed step t: V(s_{t+1}), or at an episode end V(true final observation), as compute_gae expects.
+    """
+
+    def __init__(self, num_steps: int, num_envs: int, obs_shape: tuple, action_shape: tuple, device: torch.device):
+        self.obs = torch.zeros((num_steps, num_envs) + obs_shape, device=device)
+        self.actions = torch.zeros((num_steps, num_envs) + action_shape, device=device)
+        self.log_probs = torch.zeros((num_steps, num_envs), device=device)
+        self.rewards = torch.zeros_like(self.log_probs)
+        self.values = torch.zeros_like(self.log_probs)
+        self.next_values = torch.zeros_like(self.log_probs)
+        self.terminations = torch.zeros_like(self.log_probs)
+        self.dones = torch.zeros_like(self.log_probs)
+
+
+@torch.inference_mode()
+def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, next_obs: torch.Tensor,
+                    reward_scaler: Optional[RewardScaler], bootstrap_truncated: bool, should_stop=lambda: False):
+    """Fill rollout with the current policy, starting from next_obs (normalized).
+
+    Returns (next_obs, episodes, complete, env_seconds): the observation to continue from, the
+    (step index, return, length) of every episode that ended, False if should_stop() cut the rollout
+    short, and the time spent inside envs.step.
+    """
+    device = rollout.obs.device
+    num_steps = rollout.obs.shape[0]
+    low, high = envs.single_action_space.low, envs.single_action_space.high
+    episodes, env_seconds = [], 0.0
+    rollout.next_values.zero_()  # stays 0 where an episode terminated: (1 - term_t) zeroes it anyway
+
+    def to_tensor(array):
+        return torch.as_tensor(array, dtype=torch.float32, device=device)
+
+    for step in range(num_steps):
+        rollout.obs[step] = next_obs
+        action, log_prob, value = agent.act(next_obs)
+        rollout.actions[step], rollout.log_probs[step], rollout.values[step] = action, log_prob, value
+        # The env gets the action clipped to its bounds; the unclipped sample is what is stored and scored.
+        env_start = time.perf_counter()
+        next_obs_np, reward, terminated, truncated, info = envs.step(np.clip(action.cpu().numpy(), low, high))
+        env_seconds += time.perf_counter() - env_start
+        done = terminated | truncated
+        # Without truncation bootstrapping, a time limit counts as a termination (as many implementations do).
+        rollout.terminations[step] = to_tensor(terminated if bootstrap_truncated else done)
+        rollout.dones[step] = to_tensor(done)
+        reward = to_tensor(reward)
+        rollout.rewards[step] = reward if reward_scaler is None else reward_scaler(reward, rollout.dones[step])
+        next_obs = agent.normalize(to_tensor(next_obs_np), update=True)
+        if bootstrap_truncated and (truncated & ~terminated).any():
+            # SAME_STEP autoreset: next_obs is already the next episode's first observation; the
+            # truncated episode's true last observation is in info["final_obs"].
+            index = np.flatnonzero(truncated & ~terminated)
+            final_obs = agent.normalize(to_tensor(np.stack(info["final_obs"][index])))
+            rollout.next_values[step, torch.as_tensor(index, device=device)] = agent.value(final_obs)
+        if "episode" in info:
+            for i in np.flatnonzero(info["_episode"]):
+                episodes.append((step, float(info["episode"]["r"][i]), int(info["episode"]["l"][i])))
+        if should_stop():
+            return next_obs, episodes, False, env_seconds
+    # Where no episode ended at t, the next state's value is V(s_{t+1}), already computed when acting.
+    following_values = torch.cat([rollout.values[1:], agent.value(next_obs).unsqueeze(0)])
+    rollout.next_values.copy_(torch.where(rollout.dones.bool(), rollout.next_values, following_values))
+    return next_obs, episodes, True, env_seconds
+
+
+# ------------------------------------------------------------------------------------------------
 # Generalized advantage estimation (Schulman et al. 2016)
 # ------------------------------------------------------------------------------------------------
 def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
@@ -391,6 +462,50 @@ def explained_variance(predictions: torch.Tensor, targets: torch.Tensor) -> floa
 
 
 # ------------------------------------------------------------------------------------------------
+# Update: update_epochs passes over the batch in shuffled minibatches
+# ------------------------------------------------------------------------------------------------
+def ppo_update(agent: Agent, optimizer: torch.optim.Optimizer, batch: dict, args: Args, entropy_coef: float,
+               kl_beta: float) -> dict:
+    """Minimise the chosen loss over the flattened batch (keys obs, actions, log_probs, advantages,
+    returns, values). Returns the loss statistics averaged over all minibatch steps taken, the mean
+    gradient norm (before clipping) and the number of epochs run (fewer when --target-kl stops early)."""
+    batch_size = batch["obs"].shape[0]
+    totals, num_updates = {}, 0
+    grad_norm_total = torch.zeros((), device=batch["obs"].device)
+    for epoch in range(args.update_epochs):
+        permutation = torch.randperm(batch_size, device=batch["obs"].device)
+        for start in range(0, batch_size, args.minibatch_size):
+            index = permutation[start:start + args.minibatch_size]
+            new_log_probs, entropy, new_values = agent.evaluate_actions(batch["obs"][index], batch["actions"][index])
+            advantages = batch["advantages"][index]
+            if args.norm_adv:
+                advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+            loss_args = (new_log_probs, batch["log_probs"][index], advantages, new_values, batch["values"][index],
+                         batch["returns"][index], entropy)
+            loss_kwargs = dict(clip_eps=args.clip_eps, value_coef=args.value_coef, entropy_coef=entropy_coef,
+                               value_clip=args.value_clip)
+            if args.objective == "clip":
+                loss, info = ppo_loss(*loss_args, **loss_kwargs)
+            else:
+                loss, info = kl_penalty_loss(*loss_args, beta=kl_beta, **loss_kwargs)
+            if not math.isfinite(info["loss"]):
+                raise FloatingPointError(f"non-finite loss ({info['loss']}) in epoch {epoch}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            max_norm = args.max_grad_norm if args.grad_clip else math.inf  # inf: measure the norm, clip nothing
+            grad_norm_total += nn.utils.clip_grad_norm_(agent.parameters(), max_norm, foreach=True)
+            optimizer.step()
+            num_updates += 1
+            for key, value in info.items():
+                totals[key] = totals.get(key, 0.0) + value
+            if args.target_kl is not None and info["approx_kl"] > args.target_kl:
+                stats = {key: value / num_updates for key, value in totals.items()}
+                return {**stats, "grad_norm": grad_norm_total.item() / num_updates, "epochs": epoch + 1}
+    stats = {key: value / num_updates for key, value in totals.items()}
+    return {**stats, "grad_norm": grad_norm_total.item() / num_updates, "epochs": args.update_epochs}
+
+
+# ------------------------------------------------------------------------------------------------
 # Checkpoints
 # ------------------------------------------------------------------------------------------------
 CHECKPOINT_FORMAT = "ppo_continuous/1"
@@ -410,6 +525,16 @@ def set_rng_states(states: dict) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
     name, keys, *rest = states["numpy"]
     np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+
+
+def env_rng_states(envs: gym.vector.VectorEnv) -> list:
+    """The random generator state of each sub-env: what its next reset draws its initial state from."""
+    return [env.unwrapped.np_random.bit_generator.state for env in envs.unwrapped.envs]
+
+
+def set_env_rng_states(envs: gym.vector.VectorEnv, states: list) -> None:
+    for env, state in zip(envs.unwrapped.envs, states):
+        env.unwrapped.np_random.bit_generator.state = state
 
 
 def save_checkpoint(path: str, **state) -> None:
@@ -595,201 +720,123 @@ def main(args: Args) -> int:
     batch_size = args.num_envs * args.num_steps
     num_iterations = args.total_timesteps // batch_size
 
-    # Seeding
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     torch.use_deterministic_algorithms(args.torch_deterministic)
 
-    # Environments
     if args.capture_video:
         if "DISPLAY" not in os.environ:
             os.environ.setdefault("MUJOCO_GL", "egl")
         check_video_support(args.env_id)
     envs = make_vector_env(args.env_id, args.num_envs, f"videos/{run_name}" if args.capture_video else None)
-    action_low = envs.single_action_space.low
-    action_high = envs.single_action_space.high
-
-    # Agent, optimizer, reward scaling
     agent = build_agent(args, envs, device)
     optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5,
                                  **({"fused": True} if device.type == "cuda" else {"foreach": True}))
     reward_scaler = RewardScaler(args.num_envs, args.gamma).to(device)
     kl_beta = args.kl_beta
-    start_iteration = 0
+    completed = 0  # the last iteration whose update is done: what a checkpoint holds
     if checkpoint is not None:
         agent.load_state_dict(checkpoint["agent"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         reward_scaler.load_state_dict(checkpoint["reward_scaler"])
-        kl_beta = checkpoint["kl_beta"]
-        start_iteration = checkpoint["iteration"]
+        kl_beta, completed = checkpoint["kl_beta"], checkpoint["iteration"]
         set_rng_states(checkpoint["rng"])
-        print(f"resuming {run_name} at iteration {start_iteration}, step {start_iteration * batch_size}")
-    # Episodes in progress are not saved: a resumed run starts new ones (env seed = seed + iteration).
-    next_obs_np, _ = envs.reset(seed=args.seed + start_iteration)
-    envs.action_space.seed(args.seed + start_iteration)
+        print(f"resuming {run_name} at step {completed * batch_size}")
+    start_iteration = completed
+
+    def write_checkpoint() -> None:
+        save_checkpoint(checkpoint_path, run_name=run_name, args=asdict(args), iteration=completed,
+                        agent=agent.state_dict(), optimizer=optimizer.state_dict(),
+                        reward_scaler=reward_scaler.state_dict(), kl_beta=kl_beta, rng=rng_states(),
+                        env_rng=env_rng_states(envs))
 
     os.makedirs(run_dir, exist_ok=True)
     writer = SummaryWriter(run_dir)
     if checkpoint is None:
         writer.add_text("hyperparameters", "|param|value|\n|-|-|\n"
                         + "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
-
-    def write_checkpoint(iteration: int) -> None:
-        save_checkpoint(checkpoint_path, run_name=run_name, args=asdict(args), iteration=iteration,
-                        agent=agent.state_dict(), optimizer=optimizer.state_dict(),
-                        reward_scaler=reward_scaler.state_dict(), kl_beta=kl_beta, rng=rng_states())
-
-    # Rollout storage, allocated once. obs holds the normalized observations the policy acted on.
-    obs_dim, act_dim = envs.single_observation_space.shape, envs.single_action_space.shape
-    obs = torch.zeros((args.num_steps, args.num_envs) + obs_dim, device=device)
-    actions = torch.zeros((args.num_steps, args.num_envs) + act_dim, device=device)
-    log_probs = torch.zeros((args.num_steps, args.num_envs), device=device)
-    rewards = torch.zeros_like(log_probs)
-    values = torch.zeros_like(log_probs)
-    terminations = torch.zeros_like(log_probs)
-    dones = torch.zeros_like(log_probs)
-    final_values = torch.zeros_like(log_probs)  # V(final observation) where an episode was truncated
-
+    rollout = Rollout(args.num_steps, args.num_envs, envs.single_observation_space.shape,
+                      envs.single_action_space.shape, device)
     stop = StopRequest()
     recent_returns = deque(maxlen=20)
-    start_time = time.time()
-    completed = start_iteration  # last iteration whose update is done: what a checkpoint holds
+    if checkpoint is None:
+        next_obs_np, _ = envs.reset(seed=args.seed)
+    else:
+        # Episodes in progress are not saved: a resumed run starts new ones, drawn from the envs' saved
+        # random generators (so they continue the run's stream rather than replay its first episodes).
+        set_env_rng_states(envs, checkpoint["env_rng"])
+        next_obs_np, _ = envs.reset()
     with torch.inference_mode():
         next_obs = agent.normalize(torch.as_tensor(next_obs_np, dtype=torch.float32, device=device), update=True)
+    start_time = time.time()
 
     try:
         for iteration in range(start_iteration + 1, num_iterations + 1):
-            iteration_start = time.time()
             global_step = (iteration - 1) * batch_size
+            # Linear schedules: from the initial value at the first iteration towards 0 after the last.
             progress = (iteration - 1) / num_iterations
             lr = args.learning_rate * (1.0 - progress) if args.anneal_lr else args.learning_rate
             for group in optimizer.param_groups:
                 group["lr"] = lr
             entropy_coef = args.entropy_coef * (1.0 - progress) if args.anneal_entropy else args.entropy_coef
 
-            # ---- 1. Rollout: num_steps steps in each of num_envs envs with the current policy ----
-            episodes = []  # (step, return, length), written to TensorBoard once the iteration completes
-            final_values.zero_()
+            # 1. Rollout
+            rollout_start = time.perf_counter()
+            next_obs, episodes, complete, env_seconds = collect_rollout(
+                agent, envs, rollout, next_obs, reward_scaler if args.norm_reward else None,
+                args.bootstrap_truncated, should_stop=lambda: stop.signum is not None)
+            if not complete:
+                break  # interrupted: the partial rollout is dropped; the checkpoint holds the last full iteration
+            rollout_seconds = time.perf_counter() - rollout_start
+
+            # 2. Advantages
             with torch.inference_mode():
-                for step in range(args.num_steps):
-                    obs[step] = next_obs
-                    action, log_prob, value = agent.act(next_obs)
-                    actions[step], log_probs[step], values[step] = action, log_prob, value
-                    # The env gets the action clipped to its bounds; the unclipped sample is stored and scored.
-                    next_obs_np, reward, terminated, truncated, info = envs.step(
-                        np.clip(action.cpu().numpy(), action_low, action_high))
-                    done = terminated | truncated
-                    term_for_gae = terminated if args.bootstrap_truncated else done
-                    terminations[step] = torch.as_tensor(term_for_gae, dtype=torch.float32, device=device)
-                    dones[step] = torch.as_tensor(done, dtype=torch.float32, device=device)
-                    reward = torch.as_tensor(reward, dtype=torch.float32, device=device)
-                    rewards[step] = reward_scaler(reward, dones[step]) if args.norm_reward else reward
-                    next_obs = agent.normalize(torch.as_tensor(next_obs_np, dtype=torch.float32, device=device),
-                                               update=True)
-                    bootstrap = truncated & ~terminated if args.bootstrap_truncated else None
-                    if bootstrap is not None and bootstrap.any():
-                        # SAME_STEP autoreset: next_obs is already the next episode's first observation;
-                        # the truncated episode's true last observation is in info["final_obs"].
-                        index = np.flatnonzero(bootstrap)
-                        final_obs = np.stack(info["final_obs"][index])
-                        index = torch.as_tensor(index, device=device)
-                        final_obs = agent.normalize(torch.as_tensor(final_obs, dtype=torch.float32, device=device))
-                        final_values[step, index] = agent.value(final_obs)
-                    if "episode" in info:
-                        for i in np.flatnonzero(info["_episode"]):
-                            episodes.append((global_step + (step + 1) * args.num_envs,
-                                             float(info["episode"]["r"][i]), int(info["episode"]["l"][i])))
-                    if stop.signum is not None:
-                        break
-                if stop.signum is not None:
-                    break  # the partial rollout is discarded; the checkpoint holds the last completed iteration
-                rollout_time = time.time() - iteration_start
+                advantages, returns = compute_gae(rollout.rewards, rollout.values, rollout.next_values,
+                                                  rollout.terminations, rollout.dones, args.gamma, args.gae_lambda)
 
-                # ---- 2. Advantages: GAE, with V(s_{t+1}) replaced by V(final obs) at episode ends ----
-                next_values = torch.cat([values[1:], agent.value(next_obs).unsqueeze(0)])
-                next_values = torch.where(dones.bool(), final_values, next_values)
-                advantages, returns = compute_gae(rewards, values, next_values, terminations, dones,
-                                                  args.gamma, args.gae_lambda)
-
-            # ---- 3. Update: update_epochs passes over the batch in shuffled minibatches ----
-            update_start = time.time()
-            b_obs = obs.reshape((-1,) + obs_dim)
-            b_actions = actions.reshape((-1,) + act_dim)
-            b_log_probs, b_advantages = log_probs.reshape(-1), advantages.reshape(-1)
-            b_returns, b_values = returns.reshape(-1), values.reshape(-1)
-            stats = {}
-            grad_norms = []
-            epochs_done = 0
-            stop_early = False
-            for epoch in range(args.update_epochs):
-                permutation = torch.randperm(batch_size, device=device)
-                for start in range(0, batch_size, args.minibatch_size):
-                    index = permutation[start:start + args.minibatch_size]
-                    new_log_probs, entropy, new_values = agent.evaluate_actions(b_obs[index], b_actions[index])
-                    mb_advantages = b_advantages[index]
-                    if args.norm_adv:
-                        mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
-                    common = dict(clip_eps=args.clip_eps, value_coef=args.value_coef, entropy_coef=entropy_coef,
-                                  value_clip=args.value_clip)
-                    if args.objective == "clip":
-                        loss, info = ppo_loss(new_log_probs, b_log_probs[index], mb_advantages, new_values,
-                                              b_values[index], b_returns[index], entropy, **common)
-                    else:
-                        loss, info = kl_penalty_loss(new_log_probs, b_log_probs[index], mb_advantages, new_values,
-                                                     b_values[index], b_returns[index], entropy, beta=kl_beta,
-                                                     **common)
-                    if not math.isfinite(info["loss"]):
-                        raise FloatingPointError(f"non-finite loss ({info['loss']}) at iteration {iteration}, "
-                                                 f"epoch {epoch}")
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    grad_norm = nn.utils.clip_grad_norm_(
-                        agent.parameters(), args.max_grad_norm if args.grad_clip else math.inf, foreach=True)
-                    optimizer.step()
-                    grad_norms.append(grad_norm)
-                    for key, value in info.items():
-                        stats[key] = stats.get(key, 0.0) + value
-                    if args.target_kl is not None and info["approx_kl"] > args.target_kl:
-                        stop_early = True
-                        break
-                epochs_done += 1
-                if stop_early:
-                    break
-            num_minibatches = len(grad_norms)
-            stats = {key: value / num_minibatches for key, value in stats.items()}
+            # 3. Update
+            update_start = time.perf_counter()
+            batch = {"obs": rollout.obs.flatten(0, 1), "actions": rollout.actions.flatten(0, 1),
+                     "log_probs": rollout.log_probs.flatten(), "advantages": advantages.flatten(),
+                     "returns": returns.flatten(), "values": rollout.values.flatten()}
+            try:
+                stats = ppo_update(agent, optimizer, batch, args, entropy_coef, kl_beta)
+            except FloatingPointError as e:
+                raise FloatingPointError(f"{e} of iteration {iteration}") from None
             if args.objective == "kl-penalty":
                 kl_beta = update_kl_beta(kl_beta, stats["approx_kl"], args.kl_target)
-            update_time = time.time() - update_start
+            update_seconds = time.perf_counter() - update_start
+            completed = iteration
 
-            # ---- 4. Logging ----
+            # 4. Logging
             global_step = iteration * batch_size
-            for step_at, episode_return, episode_length in episodes:
-                writer.add_scalar("charts/episodic_return", episode_return, step_at)
-                writer.add_scalar("charts/episodic_length", episode_length, step_at)
+            for step, episode_return, episode_length in episodes:
+                episode_end = (iteration - 1) * batch_size + (step + 1) * args.num_envs
+                writer.add_scalar("charts/episodic_return", episode_return, episode_end)
+                writer.add_scalar("charts/episodic_length", episode_length, episode_end)
                 recent_returns.append(episode_return)
             sps = int((iteration - start_iteration) * batch_size / (time.time() - start_time))
-            writer.add_scalar("charts/learning_rate", lr, global_step)
-            writer.add_scalar("charts/entropy_coef", entropy_coef, global_step)
-            writer.add_scalar("charts/SPS", sps, global_step)
-            writer.add_scalar("charts/policy_std", agent.actor_log_std.exp().mean().item(), global_step)
-            writer.add_scalar("charts/update_epochs_done", epochs_done, global_step)
-            writer.add_scalar("charts/rollout_time", rollout_time, global_step)
-            writer.add_scalar("charts/update_time", update_time, global_step)
-            for key in ("policy_loss", "value_loss", "entropy", "approx_kl", "old_approx_kl", "clipfrac"):
-                writer.add_scalar(f"losses/{key}", stats[key], global_step)
-            writer.add_scalar("losses/grad_norm", torch.stack(grad_norms).mean().item(), global_step)
-            writer.add_scalar("losses/explained_variance", explained_variance(b_values, b_returns), global_step)
+            scalars = {
+                "charts/learning_rate": lr, "charts/entropy_coef": entropy_coef, "charts/SPS": sps,
+                "charts/policy_std": agent.actor_log_std.exp().mean().item(), "charts/update_epochs": stats["epochs"],
+                "time/rollout_seconds": rollout_seconds, "time/env_seconds": env_seconds,
+                "time/update_seconds": update_seconds,
+                "losses/explained_variance": explained_variance(batch["values"], batch["returns"]),
+                **{f"losses/{key}": stats[key] for key in
+                   ("policy_loss", "value_loss", "entropy", "approx_kl", "old_approx_kl", "clipfrac", "grad_norm")},
+            }
             if args.objective == "kl-penalty":
-                writer.add_scalar("losses/kl_beta", kl_beta, global_step)
-            eta = (num_iterations - iteration) * batch_size / max(sps, 1)
+                scalars["losses/kl_beta"] = kl_beta
+            for tag, value in scalars.items():
+                writer.add_scalar(tag, value, global_step)
+            eta_minutes = (num_iterations - iteration) * batch_size / max(sps, 1) / 60
             mean_return = f"{np.mean(recent_returns):9.1f}" if recent_returns else "        -"
             print(f"step {global_step:>9}/{num_iterations * batch_size} | SPS {sps:>6} | "
-                  f"return {mean_return} (last {len(recent_returns)} eps) | ETA {eta / 60:6.1f} min", flush=True)
+                  f"return {mean_return} (last {len(recent_returns)} episodes) | ETA {eta_minutes:5.1f} min", flush=True)
 
-            completed = iteration
             if args.checkpoint_every and iteration % args.checkpoint_every == 0:
-                write_checkpoint(completed)
+                write_checkpoint()
             if stop.signum is not None:
                 break
     except FloatingPointError as e:
@@ -797,13 +844,13 @@ def main(args: Args) -> int:
         print(f"error: {e}: stopping (logs in {run_dir}{kept})", file=sys.stderr)
         return 1
     finally:
-        envs.close()
-        if stop.signum is not None or args.save_model:
-            write_checkpoint(completed)
-        writer.close()  # flushes the event file, also on an unexpected error
+        writer.close()  # flushes the event file, also on an error
 
+    if stop.signum is not None or args.save_model:
+        write_checkpoint()
+    envs.close()
     if stop.signum is not None:
-        print(f"interrupted: checkpoint of iteration {completed} written to {checkpoint_path}\n"
+        print(f"interrupted: checkpoint of step {completed * batch_size} written to {checkpoint_path}\n"
               f"resume with: python {os.path.basename(__file__)} --resume {checkpoint_path}", file=sys.stderr)
         return 128 + stop.signum
     if args.save_model:

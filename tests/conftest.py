@@ -1,0 +1,80 @@
+"""Shared test helpers: import the top-level scripts as modules, and a toy counting environment."""
+
+import importlib
+import os
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+ALL_SCRIPTS = ["ppo_continuous", "ppo_discrete", "trpo_continuous"]
+PPO_SCRIPTS = ["ppo_continuous", "ppo_discrete"]
+CONTINUOUS_SCRIPTS = ["ppo_continuous", "trpo_continuous"]
+
+
+def load(name: str):
+    """Import a top-level script; importing must not start training."""
+    return importlib.import_module(name)
+
+
+class CounterEnv(gym.Env):
+    """obs = [steps taken in this episode, episodes started so far]; reward 1 on every real step.
+
+    Terminates after `terminate_at` steps when given; time limits come from gym's TimeLimit
+    (max_episode_steps at registration). A reward of exactly 0 can only come from a reset step that is
+    not a real transition. The actions the env received are kept in `received`.
+    """
+
+    def __init__(self, terminate_at=None, discrete=False):
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float64)
+        self.action_space = gym.spaces.Discrete(3) if discrete else gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+        self.terminate_at, self.t, self.episode, self.received = terminate_at, 0, -1, []
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.episode = 0, self.episode + 1
+        return np.array([self.t, self.episode], dtype=np.float64), {}
+
+    def step(self, action):
+        self.received.append(np.array(action))
+        self.t += 1
+        terminated = self.terminate_at is not None and self.t >= self.terminate_at
+        return np.array([self.t, self.episode], dtype=np.float64), 1.0, terminated, False, {}
+
+
+gym.register("Counter-v0", entry_point=CounterEnv, max_episode_steps=3)  # truncated after 3 steps
+gym.register("CounterTerminating-v0", entry_point=CounterEnv, kwargs={"terminate_at": 2}, max_episode_steps=50)
+gym.register("CounterDiscrete-v0", entry_point=CounterEnv, kwargs={"discrete": True}, max_episode_steps=3)
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """Run in a temporary directory, so runs/ and videos/ land there."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+# Per script: a tiny configuration (a few seconds, episodes do end), the --no-* flags it must accept,
+# and the TensorBoard tags a run must write.
+COMMON_TAGS = {"charts/episodic_return", "charts/episodic_length", "charts/SPS", "losses/value_loss",
+               "losses/explained_variance", "losses/entropy"}
+PPO_TAGS = COMMON_TAGS | {"charts/learning_rate", "losses/policy_loss", "losses/approx_kl", "losses/old_approx_kl",
+                          "losses/clipfrac", "losses/grad_norm"}
+SCRIPT_CONFIG = {
+    "ppo_continuous": {
+        "tiny": ["--env-id", "Hopper-v4", "--num-envs", "2", "--num-steps", "64", "--minibatch-size", "32",
+                 "--update-epochs", "2", "--hidden-sizes", "16", "16", "--total-timesteps", "256"],
+        "no_flags": ["--no-value-clip", "--no-norm-adv", "--no-anneal-lr", "--no-grad-clip", "--no-norm-obs",
+                     "--no-norm-reward", "--no-bootstrap-truncated", "--no-torch-deterministic", "--no-cuda",
+                     "--no-capture-video", "--no-save-model", "--no-anneal-entropy"],
+        "tags": PPO_TAGS | {"charts/policy_std"},
+        "other_kind_env": ("CartPole-v1", "ppo_discrete.py"),
+        "resume_exact": ["--env-id", "HalfCheetah-v4", "--num-envs", "1", "--num-steps", "500",
+                         "--minibatch-size", "100", "--update-epochs", "2", "--hidden-sizes", "16",
+                         "--total-timesteps", "2000"],
+    },
+}
