@@ -650,8 +650,9 @@ def check_video_support(env_id: str) -> None:
         env.render()
         env.close()
     except Exception as e:
-        raise UserError(f"--capture-video: rendering {env_id} failed ({type(e).__name__}); on a machine "
-                        f"without a display set MUJOCO_GL=egl or MUJOCO_GL=osmesa") from None
+        raise UserError(f"--capture-video: rendering {env_id} failed ({type(e).__name__}: {e}); MuJoCo envs "
+                        f"need a GL backend (MUJOCO_GL=egl without a display), classic-control envs pygame"
+                        .splitlines()[0]) from None
 
 
 def resolve_resume(args: Args, checkpoint: dict) -> Args:

@@ -77,4 +77,15 @@ SCRIPT_CONFIG = {
                          "--minibatch-size", "100", "--update-epochs", "2", "--hidden-sizes", "16",
                          "--total-timesteps", "2000"],
     },
+    "ppo_discrete": {
+        "tiny": ["--env-id", "CartPole-v1", "--num-envs", "2", "--num-steps", "64", "--minibatch-size", "32",
+                 "--update-epochs", "2", "--hidden-sizes", "16", "16", "--total-timesteps", "256"],
+        "no_flags": ["--no-value-clip", "--no-norm-adv", "--no-anneal-lr", "--no-grad-clip", "--no-norm-obs",
+                     "--no-norm-reward", "--no-bootstrap-truncated", "--no-torch-deterministic", "--no-cuda",
+                     "--no-capture-video", "--no-save-model", "--no-anneal-entropy"],
+        "tags": PPO_TAGS,
+        "other_kind_env": ("Hopper-v4", "ppo_continuous.py"),
+        "resume_exact": ["--env-id", "CartPole-v1", "--num-envs", "2", "--num-steps", "128", "--minibatch-size",
+                         "64", "--update-epochs", "2", "--hidden-sizes", "16", "--total-timesteps", "1024"],
+    },
 }

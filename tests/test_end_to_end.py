@@ -1,13 +1,11 @@
 """End-to-end runs of each script on tiny settings: outputs, flags, bad input, determinism, interruption."""
 
-import glob
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch

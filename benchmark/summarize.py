@@ -1,0 +1,171 @@
+"""Read a sweep's TensorBoard event files and write its results: a markdown/CSV table and PNG curves.
+
+    python benchmark/summarize.py runs/halfcheetah_ppo --out benchmark/results/halfcheetah_ppo \
+        [--threshold 475] [--last 20] [--plot-tags losses/approx_kl losses/clipfrac]
+
+Runs are the directories runs/<sweep>/<variant>__<env>__<seed>/ written by sweep.py. Per run:
+the final return is the mean episodic (training) return of its last --last episodes; with --threshold,
+also the first step at which the mean of the last --last episodes reached it. Per variant and env:
+mean and std of those over seeds. Curves: episodic return binned over environment steps, mean over
+seeds with a band of +- one std (matplotlib, from benchmark/requirements.txt).
+"""
+
+import argparse
+import csv
+import glob
+import os
+import sys
+from collections import defaultdict
+
+import numpy as np
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+
+def read_scalars(run_dir: str, tags) -> dict:
+    accumulator = EventAccumulator(run_dir, size_guidance={"scalars": 0})
+    accumulator.Reload()
+    present = set(accumulator.Tags()["scalars"])
+    out = {}
+    for tag in tags:
+        if tag in present:
+            points = sorted({e.step: e.value for e in accumulator.Scalars(tag)}.items())
+            out[tag] = (np.array([s for s, _ in points]), np.array([v for _, v in points]))
+    return out
+
+
+def read_episodes(run_dir: str):
+    """(steps, returns) of every episode, in order of the step at which it ended."""
+    accumulator = EventAccumulator(run_dir, size_guidance={"scalars": 0})
+    accumulator.Reload()
+    if "charts/episodic_return" not in accumulator.Tags()["scalars"]:
+        return np.zeros(0), np.zeros(0)
+    events = sorted((e.step, e.wall_time, e.value) for e in accumulator.Scalars("charts/episodic_return"))
+    return np.array([s for s, _, _ in events]), np.array([v for _, _, v in events])
+
+
+def steps_to_threshold(steps, returns, threshold: float, window: int):
+    """First step at which the mean of the last `window` episodes is at least threshold (None if never)."""
+    for i in range(window - 1, len(returns)):
+        if returns[i - window + 1:i + 1].mean() >= threshold:
+            return int(steps[i])
+    return None
+
+
+def binned(steps, values, edges):
+    """Mean of values in each bin of steps (carrying the last value forward through empty bins)."""
+    out, last = [], np.nan
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = values[(steps > lo) & (steps <= hi)]
+        last = inside.mean() if len(inside) else last
+        out.append(last)
+    return np.array(out)
+
+
+def parse_run_name(name: str):
+    variant, env, seed = name.split("__")
+    return variant, env, int(seed)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sweep_dir", nargs="+", help="runs/<sweep> directories (several are merged)")
+    parser.add_argument("--out", required=True, help="output prefix: <out>.md, <out>.csv, <out>.png")
+    parser.add_argument("--last", type=int, default=20, help="episodes averaged for the final return")
+    parser.add_argument("--threshold", type=float, default=None, help="report steps to reach this return")
+    parser.add_argument("--plot-tags", nargs="*", default=[], help="also plot these scalar tags over training")
+    parser.add_argument("--bins", type=int, default=50, help="points on each curve")
+    parser.add_argument("--title", default="", help="title prefix of the plots")
+    args = parser.parse_args()
+
+    runs = sorted(d for sweep in args.sweep_dir for d in glob.glob(os.path.join(sweep, "*__*__*")) if os.path.isdir(d))
+    if not runs:
+        print(f"error: no runs under {args.sweep_dir}", file=sys.stderr)
+        return 2
+    per_run = []
+    for run_dir in runs:
+        variant, env, seed = parse_run_name(os.path.basename(run_dir))
+        steps, returns = read_episodes(run_dir)
+        if len(returns) == 0:
+            continue
+        per_run.append({
+            "variant": variant, "env": env, "seed": seed, "run_dir": run_dir, "steps": steps, "returns": returns,
+            "done": os.path.exists(os.path.join(run_dir, "DONE")), "last_step": int(steps[-1]),
+            "final": float(returns[-args.last:].mean()),
+            "to_threshold": None if args.threshold is None else steps_to_threshold(steps, returns, args.threshold,
+                                                                                   args.last),
+        })
+
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(f"{args.out}.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["variant", "env", "seed", "finished", "last_episode_step", f"final_return_last{args.last}",
+                         "steps_to_threshold"])
+        for r in per_run:
+            writer.writerow([r["variant"], r["env"], r["seed"], r["done"], r["last_step"], f"{r['final']:.1f}",
+                             r["to_threshold"] if r["to_threshold"] is not None else ""])
+
+    groups = defaultdict(list)
+    for r in per_run:
+        groups[(r["env"], r["variant"])].append(r)
+    lines = [f"| env | variant | seeds | steps | final return (mean of last {args.last} episodes), mean +- std "
+             f"over seeds | per seed |" + (f" steps to {args.threshold:g} |" if args.threshold is not None else ""),
+             "|---|---|---|---|---|---|" + ("---|" if args.threshold is not None else "")]
+    for (env, variant), rs in sorted(groups.items()):
+        finals = np.array([r["final"] for r in rs])
+        row = (f"| {env} | {variant} | {len(rs)}{'' if all(r['done'] for r in rs) else ' (unfinished)'} | "
+               f"{min(r['last_step'] for r in rs):,} | {finals.mean():.1f} +- {finals.std():.1f} | "
+               f"{', '.join(f'{x:.0f}' for x in finals)} |")
+        if args.threshold is not None:
+            reached = [r["to_threshold"] for r in rs]
+            row += " " + ", ".join("never" if s is None else f"{s:,}" for s in reached) + " |"
+        lines.append(row)
+    with open(f"{args.out}.md", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    envs = sorted({env for env, _ in groups})
+    panels = [("charts/episodic_return", env) for env in envs] + [(tag, env) for tag in args.plot_tags for env in envs]
+    columns = min(len(panels), 3)
+    rows = (len(panels) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 4 * rows), squeeze=False)
+    for ax, (tag, env) in zip(axes.flat, panels):
+        for (group_env, variant), rs in sorted(groups.items()):
+            if group_env != env:
+                continue
+            end = max(r["last_step"] for r in rs)
+            edges = np.linspace(0, end, args.bins + 1)
+            curves = []
+            for r in rs:
+                if tag == "charts/episodic_return":
+                    steps, values = r["steps"], r["returns"]
+                else:
+                    scalars = read_scalars(r["run_dir"], [tag])
+                    if tag not in scalars:
+                        continue
+                    steps, values = scalars[tag]
+                curves.append(binned(steps, values, edges))
+            if not curves:
+                continue
+            curves = np.array(curves)
+            mean, std = np.nanmean(curves, 0), np.nanstd(curves, 0)
+            x = edges[1:]
+            ax.plot(x, mean, label=f"{variant} ({len(curves)} seeds)")
+            ax.fill_between(x, mean - std, mean + std, alpha=0.2)
+        ax.set_title(f"{args.title}{env}: {tag.split('/')[-1]}")
+        ax.set_xlabel("environment steps")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(f"{args.out}.png", dpi=90)
+    print(f"wrote {args.out}.md, {args.out}.csv, {args.out}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

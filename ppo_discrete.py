@@ -1,0 +1,864 @@
+"""PPO for discrete actions (Schulman et al. 2017, "Proximal Policy Optimization Algorithms").
+
+One file, read top to bottom in the order of the algorithm:
+    Args -> environments -> normalization -> agent -> GAE -> losses -> checkpoints -> evaluation -> main()
+
+    python ppo_discrete.py                                          # CartPole-v1, 100k steps
+    python ppo_discrete.py --env-id Acrobot-v1 --total-timesteps 500000   # any Discrete-action env
+    python ppo_discrete.py --save-model                             # writes runs/<run>/checkpoint.pt
+    python ppo_discrete.py --eval-checkpoint runs/<run>/checkpoint.pt --eval-episodes 10
+    python ppo_discrete.py --resume runs/<run>/checkpoint.pt        # continue an interrupted run
+    tensorboard --logdir runs
+
+Gymnasium 1.x correctness: vector envs run in SAME_STEP autoreset mode, so the step that ends an
+episode returns the first observation of the next one and no reward-0 "reset transition" is ever
+stored; truncated episodes (time limits) bootstrap from the critic's value of the true final
+observation, terminated ones from 0.
+"""
+
+import difflib
+import math
+import os
+import random
+import signal
+import sys
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Literal, Optional
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn as nn
+import tyro
+from torch.utils.tensorboard import SummaryWriter
+
+
+@dataclass
+class Args:
+    # --- experiment ---
+    exp_name: str = "ppo_discrete"
+    """name of the experiment, part of the default run name"""
+    run_name: Optional[str] = None
+    """the run directory under runs/ (default: <env-id>__<exp-name>__<seed>__<unix time>)"""
+    seed: int = 1
+    """seed of python, numpy, torch and the environments"""
+    torch_deterministic: bool = True
+    """use deterministic torch algorithms (two CPU runs with the same seed give identical losses)"""
+    cuda: bool = True
+    """use a GPU when one is available (falls back to CPU, and says so)"""
+    torch_threads: int = 1
+    """CPU threads for torch; 1 is fastest for these small networks on a few cores (0: torch's default)"""
+    capture_video: bool = False
+    """record videos of env 0 into videos/<run> (needs moviepy and a rendering backend)"""
+    save_model: bool = False
+    """write a checkpoint to runs/<run>/checkpoint.pt at the end of training"""
+    checkpoint_every: int = 0
+    """also write that checkpoint every N iterations (0: only at the end with --save-model, and on Ctrl-C)"""
+    resume: Optional[str] = None
+    """continue training from this checkpoint, in the same run directory and TensorBoard run"""
+    eval_checkpoint: Optional[str] = None
+    """do not train: evaluate this checkpoint with the deterministic (most probable) action and exit"""
+    eval_episodes: int = 10
+    """number of episodes for --eval-checkpoint"""
+
+    # --- environment ---
+    env_id: str = "CartPole-v1"
+    """gymnasium id of an environment with a Box observation and a Discrete action space"""
+    total_timesteps: int = 100_000
+    """total environment steps, summed over all envs"""
+    num_envs: int = 8
+    """number of parallel environments (gymnasium SyncVectorEnv)"""
+    num_steps: int = 32
+    """steps per environment per rollout; the batch is num_envs * num_steps"""
+
+    # --- PPO ---
+    learning_rate: float = 3e-4
+    """Adam learning rate"""
+    anneal_lr: bool = True
+    """anneal the learning rate linearly to 0 over training"""
+    gamma: float = 0.99
+    """discount factor gamma"""
+    gae_lambda: float = 0.95
+    """GAE lambda"""
+    minibatch_size: int = 64
+    """samples per gradient step; must divide the batch"""
+    update_epochs: int = 10
+    """passes over the batch per iteration (minibatches are reshuffled every epoch)"""
+    objective: Literal["clip", "kl-penalty"] = "clip"
+    """policy objective: the clipped surrogate, or the adaptive KL penalty of the PPO paper (section 4)"""
+    clip_eps: float = 0.2
+    """clipping range epsilon of the surrogate (and of the value function, with --value-clip)"""
+    value_clip: bool = True
+    """clip the value function update around the old values, as in the OpenAI baselines"""
+    norm_adv: bool = True
+    """normalize advantages per minibatch to mean 0, std 1"""
+    value_coef: float = 0.5
+    """coefficient c1 of the value loss"""
+    entropy_coef: float = 0.0
+    """coefficient c2 of the entropy bonus"""
+    anneal_entropy: bool = False
+    """anneal the entropy coefficient linearly to 0 over training"""
+    grad_clip: bool = True
+    """clip the global gradient norm to --max-grad-norm"""
+    max_grad_norm: float = 0.5
+    """maximum global gradient norm (with --grad-clip)"""
+    target_kl: Optional[float] = None
+    """stop the epochs of an iteration early once a minibatch's approx KL exceeds this (off by default)"""
+    kl_target: float = 0.01
+    """target KL d_targ of --objective kl-penalty"""
+    kl_beta: float = 1.0
+    """initial penalty coefficient beta of --objective kl-penalty"""
+
+    # --- normalization and episode ends ---
+    norm_obs: bool = True
+    """normalize observations by a running mean/var shared by all envs (clipped to +-10)"""
+    norm_reward: bool = True
+    """scale rewards by the running std of the discounted return (clipped to +-10)"""
+    bootstrap_truncated: bool = True
+    """bootstrap truncated episodes from V(final observation); off: treat truncation as termination"""
+
+    # --- network ---
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    """hidden layer sizes of the actor and of the critic MLPs"""
+
+
+# Fields that manage a run rather than define it: --resume may change these, and nothing else.
+RUN_MANAGEMENT_FIELDS = {"cuda", "torch_threads", "capture_video", "save_model", "checkpoint_every",
+                         "resume", "eval_checkpoint", "eval_episodes"}
+
+
+class UserError(Exception):
+    """A problem with the user's input: reported as one line, exit status 2."""
+
+
+# ------------------------------------------------------------------------------------------------
+# Environments
+# ------------------------------------------------------------------------------------------------
+def make_env(env_id: str, video_dir: Optional[str] = None):
+    """A thunk creating one environment; with video_dir, the env records videos there."""
+
+    def thunk():
+        if video_dir is None:
+            return gym.make(env_id)
+        env = gym.make(env_id, render_mode="rgb_array")
+        return gym.wrappers.RecordVideo(env, video_dir, disable_logger=True)
+
+    return thunk
+
+
+def make_vector_env(env_id: str, num_envs: int, video_dir: Optional[str] = None) -> gym.vector.VectorEnv:
+    """num_envs copies of env_id in SAME_STEP autoreset mode, with episode statistics.
+
+    SAME_STEP: the step that ends an episode returns the reset observation, and the true final
+    observation is in info["final_obs"]. The default NEXT_STEP mode would instead spend the next
+    step on a reset whose (obs, reward 0) transition is not a real one.
+    """
+    envs = gym.vector.SyncVectorEnv(
+        [make_env(env_id, video_dir if i == 0 else None) for i in range(num_envs)],
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
+    return gym.wrappers.vector.RecordEpisodeStatistics(envs)  # info["episode"] on the done step
+
+
+# ------------------------------------------------------------------------------------------------
+# Normalization
+# ------------------------------------------------------------------------------------------------
+class RunningMeanStd(nn.Module):
+    """Running mean and variance of a stream of batches (Chan et al. parallel update).
+
+    For a batch with mean m_b, variance v_b and size n_b, and d = m_b - mean:
+        mean <- mean + d * n_b / n
+        var  <- (var * count + v_b * n_b + d^2 * count * n_b / n) / n,   n = count + n_b
+    The statistics are buffers, so they are saved in the state dict of the module that owns them.
+    """
+
+    def __init__(self, shape=()):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(shape))
+        self.register_buffer("var", torch.ones(shape))
+        self.register_buffer("count", torch.tensor(1e-4))
+
+    def update(self, batch: torch.Tensor) -> None:
+        batch_mean, batch_var, batch_count = batch.mean(0), batch.var(0, unbiased=False), batch.shape[0]
+        delta = batch_mean - self.mean
+        total = self.count + batch_count
+        self.mean += delta * batch_count / total
+        self.var.copy_((self.var * self.count + batch_var * batch_count
+                        + delta.square() * self.count * batch_count / total) / total)
+        self.count.copy_(total)
+
+
+class RewardScaler(nn.Module):
+    """Divides rewards by the running std of the discounted return R_t = gamma * R_{t-1} + r_t.
+
+    The return restarts at 0 in each env whose episode ended. Scaled rewards are clipped to +-clip.
+    """
+
+    def __init__(self, num_envs: int, gamma: float, clip: float = 10.0):
+        super().__init__()
+        self.gamma, self.clip = gamma, clip
+        self.return_rms = RunningMeanStd()
+        self.register_buffer("discounted_return", torch.zeros(num_envs))
+
+    def forward(self, rewards: torch.Tensor, dones: torch.Tensor) -> torch.Tensor:
+        self.discounted_return.mul_(self.gamma).add_(rewards)
+        self.return_rms.update(self.discounted_return)
+        self.discounted_return.mul_(1.0 - dones)
+        return (rewards / torch.sqrt(self.return_rms.var + 1e-8)).clamp(-self.clip, self.clip)
+
+
+# ------------------------------------------------------------------------------------------------
+# Agent: separate actor and critic MLPs, categorical policy over the actions' logits
+# ------------------------------------------------------------------------------------------------
+def layer_init(layer: nn.Linear, gain: float) -> nn.Linear:
+    """Orthogonal weights with the given gain, zero bias."""
+    nn.init.orthogonal_(layer.weight, gain)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+def mlp(in_dim: int, hidden_sizes: tuple[int, ...], out_dim: int, out_gain: float) -> nn.Sequential:
+    """Tanh MLP; hidden layers initialised with gain sqrt(2), the output layer with out_gain."""
+    layers, last = [], in_dim
+    for size in hidden_sizes:
+        layers += [layer_init(nn.Linear(last, size), math.sqrt(2)), nn.Tanh()]
+        last = size
+    layers.append(layer_init(nn.Linear(last, out_dim), out_gain))
+    return nn.Sequential(*layers)
+
+
+def categorical_log_prob(logits: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+    """log pi(a|s) = logits_a - log sum_b exp(logits_b), for integer actions a.
+    Computed directly: building torch.distributions objects in the hot loop costs more than the math."""
+    return torch.log_softmax(logits, -1).gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
+
+
+def categorical_entropy(logits: torch.Tensor) -> torch.Tensor:
+    """H(pi(.|s)) = -sum_a pi(a|s) log pi(a|s)."""
+    log_probs = torch.log_softmax(logits, -1)
+    return -(log_probs.exp() * log_probs).sum(-1)
+
+
+class Agent(nn.Module):
+    def __init__(self, obs_dim: int, num_actions: int, hidden_sizes: tuple[int, ...], norm_obs: bool):
+        super().__init__()
+        self.norm_obs = norm_obs
+        self.obs_rms = RunningMeanStd((obs_dim,))  # part of the state dict: checkpoints evaluate correctly
+        self.critic = mlp(obs_dim, hidden_sizes, 1, out_gain=1.0)
+        self.actor = mlp(obs_dim, hidden_sizes, num_actions, out_gain=0.01)  # logits
+
+    def normalize(self, obs: torch.Tensor, update: bool = False) -> torch.Tensor:
+        """(obs - mean) / sqrt(var + 1e-8), clipped to +-10; with update, first add obs to the statistics."""
+        if not self.norm_obs:
+            return obs
+        if update:
+            self.obs_rms.update(obs)
+        return ((obs - self.obs_rms.mean) / torch.sqrt(self.obs_rms.var + 1e-8)).clamp(-10.0, 10.0)
+
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.critic(obs).squeeze(-1)
+
+    def act(self, obs: torch.Tensor):
+        """Sample a ~ softmax(logits(s)); return the action, its log-prob and V(s)."""
+        logits = self.actor(obs)
+        action = torch.multinomial(torch.softmax(logits, -1), 1).squeeze(-1)
+        return action, categorical_log_prob(logits, action), self.value(obs)
+
+    def evaluate_actions(self, obs: torch.Tensor, actions: torch.Tensor):
+        """log pi(a|s), entropy of pi(.|s) and V(s) under the current parameters."""
+        logits = self.actor(obs)
+        return categorical_log_prob(logits, actions), categorical_entropy(logits), self.value(obs)
+
+
+# ------------------------------------------------------------------------------------------------
+# Rollout: num_steps steps in each of num_envs envs with the current policy
+# ------------------------------------------------------------------------------------------------
+class Rollout:
+    """Storage for one rollout, allocated once on the training device; every field is [num_steps, num_envs, ...].
+
+    obs holds the (normalized) observations the policy acted on. next_values[t] is V of the state that
+    followed step t: V(s_{t+1}), or at an episode end V(true final observation), as compute_gae expects.
+    """
+
+    def __init__(self, num_steps: int, num_envs: int, obs_shape: tuple, action_shape: tuple, device: torch.device):
+        self.obs = torch.zeros((num_steps, num_envs) + obs_shape, device=device)
+        self.actions = torch.zeros((num_steps, num_envs) + action_shape, dtype=torch.long, device=device)
+        self.log_probs = torch.zeros((num_steps, num_envs), device=device)
+        self.rewards = torch.zeros_like(self.log_probs)
+        self.values = torch.zeros_like(self.log_probs)
+        self.next_values = torch.zeros_like(self.log_probs)
+        self.terminations = torch.zeros_like(self.log_probs)
+        self.dones = torch.zeros_like(self.log_probs)
+
+
+@torch.inference_mode()
+def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, next_obs: torch.Tensor,
+                    reward_scaler: Optional[RewardScaler], bootstrap_truncated: bool, should_stop=lambda: False):
+    """Fill rollout with the current policy, starting from next_obs (normalized).
+
+    Returns (next_obs, episodes, complete, env_seconds): the observation to continue from, the
+    (step index, return, length) of every episode that ended, False if should_stop() cut the rollout
+    short, and the time spent inside envs.step.
+    """
+    device = rollout.obs.device
+    num_steps = rollout.obs.shape[0]
+    episodes, env_seconds = [], 0.0
+    rollout.next_values.zero_()  # stays 0 where an episode terminated: (1 - term_t) zeroes it anyway
+
+    def to_tensor(array):
+        return torch.as_tensor(array, dtype=torch.float32, device=device)
+
+    for step in range(num_steps):
+        rollout.obs[step] = next_obs
+        action, log_prob, value = agent.act(next_obs)
+        rollout.actions[step], rollout.log_probs[step], rollout.values[step] = action, log_prob, value
+        env_start = time.perf_counter()
+        next_obs_np, reward, terminated, truncated, info = envs.step(action.cpu().numpy())
+        env_seconds += time.perf_counter() - env_start
+        done = terminated | truncated
+        # Without truncation bootstrapping, a time limit counts as a termination (as many implementations do).
+        rollout.terminations[step] = to_tensor(terminated if bootstrap_truncated else done)
+        rollout.dones[step] = to_tensor(done)
+        reward = to_tensor(reward)
+        rollout.rewards[step] = reward if reward_scaler is None else reward_scaler(reward, rollout.dones[step])
+        next_obs = agent.normalize(to_tensor(next_obs_np), update=True)
+        if bootstrap_truncated and (truncated & ~terminated).any():
+            # SAME_STEP autoreset: next_obs is already the next episode's first observation; the
+            # truncated episode's true last observation is in info["final_obs"].
+            index = np.flatnonzero(truncated & ~terminated)
+            final_obs = agent.normalize(to_tensor(np.stack(info["final_obs"][index])))
+            rollout.next_values[step, torch.as_tensor(index, device=device)] = agent.value(final_obs)
+        if "episode" in info:
+            for i in np.flatnonzero(info["_episode"]):
+                episodes.append((step, float(info["episode"]["r"][i]), int(info["episode"]["l"][i])))
+        if should_stop():
+            return next_obs, episodes, False, env_seconds
+    # Where no episode ended at t, the next state's value is V(s_{t+1}), already computed when acting.
+    following_values = torch.cat([rollout.values[1:], agent.value(next_obs).unsqueeze(0)])
+    rollout.next_values.copy_(torch.where(rollout.dones.bool(), rollout.next_values, following_values))
+    return next_obs, episodes, True, env_seconds
+
+
+# ------------------------------------------------------------------------------------------------
+# Generalized advantage estimation (Schulman et al. 2016)
+# ------------------------------------------------------------------------------------------------
+def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
+    """GAE over a rollout; every input is a float tensor of shape [T, N] (steps x envs).
+
+        delta_t = r_t + gamma * (1 - term_t) * V(s_{t+1}) - V(s_t)
+        A_t     = delta_t + gamma * lambda * (1 - done_t) * A_{t+1},    A_T = 0
+        returns = A + V
+
+    next_values[t] is V of the state that followed step t: the true final observation where the
+    episode ended at t (so a truncated episode bootstraps from it, a terminated one is cut by
+    term_t), V(s_{t+1}) otherwise. done_t (terminated or truncated) stops the recursion at episode ends.
+    """
+    deltas = rewards + gamma * (1.0 - terminations) * next_values - values
+    advantages = torch.zeros_like(rewards)
+    next_advantage = torch.zeros_like(rewards[0])
+    for t in reversed(range(rewards.shape[0])):
+        next_advantage = deltas[t] + gamma * gae_lambda * (1.0 - dones[t]) * next_advantage
+        advantages[t] = next_advantage
+    return advantages, advantages + values
+
+
+# ------------------------------------------------------------------------------------------------
+# Losses
+# ------------------------------------------------------------------------------------------------
+def value_loss(values, old_values, returns, clip_eps, value_clip):
+    """L^V = 0.5 * mean( max( (V - G)^2, (V_clip - G)^2 ) ),  V_clip = V_old + clip(V - V_old, -eps, eps);
+    without value_clip, L^V = 0.5 * mean( (V - G)^2 )."""
+    unclipped = (values - returns).square()
+    if not value_clip:
+        return 0.5 * unclipped.mean()
+    clipped = old_values + (values - old_values).clamp(-clip_eps, clip_eps)
+    return 0.5 * torch.max(unclipped, (clipped - returns).square()).mean()
+
+
+def kl_estimates(log_ratio: torch.Tensor):
+    """Two sample estimates of KL(pi_old || pi) from log r = log pi(a|s) - log pi_old(a|s), a ~ pi_old:
+    mean(-log r) (unbiased, high variance, can be negative) and mean((r - 1) - log r) (unbiased, >= 0)."""
+    return (-log_ratio).mean(), (log_ratio.exp() - 1.0 - log_ratio).mean()
+
+
+def ppo_loss(new_log_probs, old_log_probs, advantages, values, old_values, returns, entropy,
+             clip_eps=0.2, value_coef=0.5, entropy_coef=0.0, value_clip=True):
+    """The PPO-Clip loss to minimise (PPO paper, eq. 7 and 9):
+
+        r      = pi(a|s) / pi_old(a|s) = exp(log pi - log pi_old)
+        L^CLIP = mean( min( r A, clip(r, 1 - eps, 1 + eps) A ) )
+        loss   = -L^CLIP + c1 L^V - c2 mean(H)
+
+    with L^V from value_loss. Returns (loss, info); info holds floats: loss, policy_loss (= -L^CLIP),
+    value_loss, entropy, approx_kl ((r - 1) - log r), old_approx_kl (-log r) and clipfrac (fraction
+    of samples with |r - 1| > eps).
+    """
+    log_ratio = new_log_probs - old_log_probs
+    ratio = log_ratio.exp()
+    policy_loss = -torch.min(ratio * advantages, ratio.clamp(1.0 - clip_eps, 1.0 + clip_eps) * advantages).mean()
+    v_loss = value_loss(values, old_values, returns, clip_eps, value_clip)
+    entropy_mean = entropy.mean()
+    loss = policy_loss + value_coef * v_loss - entropy_coef * entropy_mean
+    with torch.no_grad():
+        old_approx_kl, approx_kl = kl_estimates(log_ratio)
+        clipfrac = ((ratio - 1.0).abs() > clip_eps).float().mean()
+    info = {"loss": loss.item(), "policy_loss": policy_loss.item(), "value_loss": v_loss.item(),
+            "entropy": entropy_mean.item(), "approx_kl": approx_kl.item(),
+            "old_approx_kl": old_approx_kl.item(), "clipfrac": clipfrac.item()}
+    return loss, info
+
+
+def kl_penalty_loss(new_log_probs, old_log_probs, advantages, values, old_values, returns, entropy,
+                    beta, clip_eps=0.2, value_coef=0.5, entropy_coef=0.0, value_clip=True):
+    """The adaptive-KL-penalty loss to minimise (PPO paper, eq. 8):
+
+        L^KLPEN = mean( r A - beta * KL_i ),   KL_i = (r - 1) - log r
+        loss    = -L^KLPEN + c1 L^V - c2 mean(H)
+
+    KL_i is the sample estimate of KL(pi_old || pi) at (s, a) with a ~ pi_old: its mean and the mean of
+    its gradient are those of the exact KL. clip_eps is used only by the value clipping. Returns
+    (loss, info) with the same keys as ppo_loss (clipfrac is still measured, not used).
+    """
+    log_ratio = new_log_probs - old_log_probs
+    ratio = log_ratio.exp()
+    kl = ratio - 1.0 - log_ratio
+    policy_loss = -(ratio * advantages - beta * kl).mean()
+    v_loss = value_loss(values, old_values, returns, clip_eps, value_clip)
+    entropy_mean = entropy.mean()
+    loss = policy_loss + value_coef * v_loss - entropy_coef * entropy_mean
+    with torch.no_grad():
+        old_approx_kl, approx_kl = kl_estimates(log_ratio)
+        clipfrac = ((ratio - 1.0).abs() > clip_eps).float().mean()
+    info = {"loss": loss.item(), "policy_loss": policy_loss.item(), "value_loss": v_loss.item(),
+            "entropy": entropy_mean.item(), "approx_kl": approx_kl.item(),
+            "old_approx_kl": old_approx_kl.item(), "clipfrac": clipfrac.item()}
+    return loss, info
+
+
+def update_kl_beta(beta: float, kl: float, kl_target: float) -> float:
+    """The PPO paper's rule after each policy update: d = KL(pi_old || pi);
+    beta <- beta / 2 if d < d_targ / 1.5;  beta <- beta * 2 if d > d_targ * 1.5;  else unchanged."""
+    if kl < kl_target / 1.5:
+        return beta / 2.0
+    if kl > kl_target * 1.5:
+        return beta * 2.0
+    return beta
+
+
+def explained_variance(predictions: torch.Tensor, targets: torch.Tensor) -> float:
+    """1 - Var(G - V) / Var(G): 1 is a perfect critic, 0 no better than a constant (nan if Var(G) = 0)."""
+    var_targets = targets.var()
+    return float("nan") if var_targets == 0 else (1.0 - (targets - predictions).var() / var_targets).item()
+
+
+# ------------------------------------------------------------------------------------------------
+# Update: update_epochs passes over the batch in shuffled minibatches
+# ------------------------------------------------------------------------------------------------
+def ppo_update(agent: Agent, optimizer: torch.optim.Optimizer, batch: dict, args: Args, entropy_coef: float,
+               kl_beta: float) -> dict:
+    """Minimise the chosen loss over the flattened batch (keys obs, actions, log_probs, advantages,
+    returns, values). Returns the loss statistics averaged over all minibatch steps taken, the mean
+    gradient norm (before clipping) and the number of epochs run (fewer when --target-kl stops early)."""
+    batch_size = batch["obs"].shape[0]
+    totals, num_updates = {}, 0
+    grad_norm_total = torch.zeros((), device=batch["obs"].device)
+    for epoch in range(args.update_epochs):
+        permutation = torch.randperm(batch_size, device=batch["obs"].device)
+        for start in range(0, batch_size, args.minibatch_size):
+            index = permutation[start:start + args.minibatch_size]
+            new_log_probs, entropy, new_values = agent.evaluate_actions(batch["obs"][index], batch["actions"][index])
+            advantages = batch["advantages"][index]
+            if args.norm_adv:
+                advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+            loss_args = (new_log_probs, batch["log_probs"][index], advantages, new_values, batch["values"][index],
+                         batch["returns"][index], entropy)
+            loss_kwargs = dict(clip_eps=args.clip_eps, value_coef=args.value_coef, entropy_coef=entropy_coef,
+                               value_clip=args.value_clip)
+            if args.objective == "clip":
+                loss, info = ppo_loss(*loss_args, **loss_kwargs)
+            else:
+                loss, info = kl_penalty_loss(*loss_args, beta=kl_beta, **loss_kwargs)
+            if not math.isfinite(info["loss"]):
+                raise FloatingPointError(f"non-finite loss ({info['loss']}) in epoch {epoch}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            max_norm = args.max_grad_norm if args.grad_clip else math.inf  # inf: measure the norm, clip nothing
+            grad_norm_total += nn.utils.clip_grad_norm_(agent.parameters(), max_norm, foreach=True)
+            optimizer.step()
+            num_updates += 1
+            for key, value in info.items():
+                totals[key] = totals.get(key, 0.0) + value
+            if args.target_kl is not None and info["approx_kl"] > args.target_kl:
+                stats = {key: value / num_updates for key, value in totals.items()}
+                return {**stats, "grad_norm": grad_norm_total.item() / num_updates, "epochs": epoch + 1}
+    stats = {key: value / num_updates for key, value in totals.items()}
+    return {**stats, "grad_norm": grad_norm_total.item() / num_updates, "epochs": args.update_epochs}
+
+
+# ------------------------------------------------------------------------------------------------
+# Checkpoints
+# ------------------------------------------------------------------------------------------------
+CHECKPOINT_FORMAT = "ppo_discrete/1"
+
+
+def rng_states() -> dict:
+    np_state = np.random.get_state()
+    return {"python": random.getstate(), "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy": (np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:])}
+
+
+def set_rng_states(states: dict) -> None:
+    random.setstate(states["python"])
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    name, keys, *rest = states["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+
+
+def env_rng_states(envs: gym.vector.VectorEnv) -> list:
+    """The random generator state of each sub-env: what its next reset draws its initial state from."""
+    return [env.unwrapped.np_random.bit_generator.state for env in envs.unwrapped.envs]
+
+
+def set_env_rng_states(envs: gym.vector.VectorEnv, states: list) -> None:
+    for env, state in zip(envs.unwrapped.envs, states):
+        env.unwrapped.np_random.bit_generator.state = state
+
+
+def save_checkpoint(path: str, **state) -> None:
+    """torch.save to a temporary file, fsync, then rename: a crash mid-write keeps the old checkpoint."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as f:
+        torch.save({"format": CHECKPOINT_FORMAT, **state}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str, device: torch.device) -> dict:
+    """Load a checkpoint onto device (a CUDA checkpoint loads on CPU and vice versa), or raise UserError."""
+    if not os.path.isfile(path):
+        raise UserError(f"checkpoint {path} does not exist")
+    try:
+        checkpoint = torch.load(path, map_location=device, weights_only=True)
+    except Exception as e:
+        raise UserError(f"cannot read checkpoint {path}: it is corrupt or not a checkpoint "
+                        f"({type(e).__name__})") from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise UserError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint")
+    return checkpoint
+
+
+def build_agent(args: Args, envs: gym.vector.VectorEnv, device: torch.device) -> Agent:
+    obs_dim = int(np.prod(envs.single_observation_space.shape))
+    return Agent(obs_dim, int(envs.single_action_space.n), args.hidden_sizes, args.norm_obs).to(device)
+
+
+# ------------------------------------------------------------------------------------------------
+# Evaluation of a checkpoint: deterministic (most probable) actions
+# ------------------------------------------------------------------------------------------------
+@torch.inference_mode()
+def evaluate(checkpoint_path: str, episodes: int, device: torch.device, video_dir: Optional[str] = None,
+             seed: int = 0) -> list[float]:
+    checkpoint = load_checkpoint(checkpoint_path, device)
+    train_args = Args(**checkpoint["args"])
+    envs = make_vector_env(train_args.env_id, 1, video_dir)
+    agent = build_agent(train_args, envs, device)
+    agent.load_state_dict(checkpoint["agent"])
+    returns = []
+    obs, _ = envs.reset(seed=seed)
+    while len(returns) < episodes:
+        logits = agent.actor(agent.normalize(torch.as_tensor(obs, dtype=torch.float32, device=device)))
+        obs, _, _, _, info = envs.step(logits.argmax(-1).cpu().numpy())
+        if "episode" in info:
+            returns.append(float(info["episode"]["r"][0]))
+    envs.close()
+    return returns
+
+
+# ------------------------------------------------------------------------------------------------
+# Input checks: one clear line and exit status 2 instead of a traceback
+# ------------------------------------------------------------------------------------------------
+def check_args(args: Args) -> None:
+    positive = {"total_timesteps": args.total_timesteps, "num_envs": args.num_envs, "num_steps": args.num_steps,
+                "minibatch_size": args.minibatch_size, "update_epochs": args.update_epochs,
+                "learning_rate": args.learning_rate, "eval_episodes": args.eval_episodes,
+                "max_grad_norm": args.max_grad_norm, "kl_target": args.kl_target, "kl_beta": args.kl_beta}
+    for name, value in positive.items():
+        if not value > 0:
+            raise UserError(f"--{name.replace('_', '-')} must be positive, got {value}")
+    if not 0 < args.clip_eps < 1:
+        raise UserError(f"--clip-eps must be in (0, 1), got {args.clip_eps}")
+    for name in ("gamma", "gae_lambda"):
+        if not 0 <= getattr(args, name) <= 1:
+            raise UserError(f"--{name.replace('_', '-')} must be in [0, 1], got {getattr(args, name)}")
+    for name in ("value_coef", "entropy_coef", "checkpoint_every", "torch_threads"):
+        if getattr(args, name) < 0:
+            raise UserError(f"--{name.replace('_', '-')} must not be negative, got {getattr(args, name)}")
+    if args.target_kl is not None and not args.target_kl > 0:
+        raise UserError(f"--target-kl must be positive, got {args.target_kl}")
+    if not args.hidden_sizes or min(args.hidden_sizes) <= 0:
+        raise UserError(f"--hidden-sizes must be positive integers, got {args.hidden_sizes}")
+    batch_size = args.num_envs * args.num_steps
+    if batch_size % args.minibatch_size:
+        raise UserError(f"the batch (--num-envs {args.num_envs} x --num-steps {args.num_steps} = {batch_size}) "
+                        f"is not divisible by --minibatch-size {args.minibatch_size}")
+    if args.total_timesteps < batch_size:
+        raise UserError(f"--total-timesteps {args.total_timesteps} is less than one batch ({batch_size} steps)")
+    check_env(args.env_id)
+
+
+def check_env(env_id: str) -> None:
+    if env_id not in gym.registry:
+        close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.5)
+        raise UserError(f"unknown env id {env_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+    try:
+        env = gym.make(env_id)
+    except Exception as e:
+        raise UserError(f"cannot create {env_id}: {type(e).__name__}: {e}".splitlines()[0]) from None
+    action_space, observation_space = env.action_space, env.observation_space
+    env.close()
+    if isinstance(action_space, gym.spaces.Box):
+        raise UserError(f"{env_id} has a continuous (Box) action space; use ppo_continuous.py")
+    if not isinstance(action_space, gym.spaces.Discrete) or not isinstance(observation_space, gym.spaces.Box):
+        raise UserError(f"{env_id} needs a Box observation and a Discrete action space, has {observation_space} "
+                        f"and {action_space}")
+
+
+def check_video_support(env_id: str) -> None:
+    """--capture-video needs moviepy and a working renderer; say which is missing instead of failing later."""
+    try:
+        import moviepy  # noqa: F401
+    except ImportError:
+        raise UserError("--capture-video needs moviepy: pip install moviepy") from None
+    try:
+        env = gym.make(env_id, render_mode="rgb_array")
+        env.reset(seed=0)
+        env.render()
+        env.close()
+    except Exception as e:
+        raise UserError(f"--capture-video: rendering {env_id} failed ({type(e).__name__}: {e}); MuJoCo envs "
+                        f"need a GL backend (MUJOCO_GL=egl without a display), classic-control envs pygame"
+                        .splitlines()[0]) from None
+
+
+def resolve_resume(args: Args, checkpoint: dict) -> Args:
+    """The checkpoint's settings, with the run-management flags given on this command line.
+
+    A setting that defines the run (env id, network, hyperparameters) and is given here with a value
+    other than its default must equal the checkpoint's; otherwise the resumed run would not be the same run.
+    """
+    saved = Args(**checkpoint["args"])
+    defaults = Args()
+    for f in fields(Args):
+        given, default, before = getattr(args, f.name), getattr(defaults, f.name), getattr(saved, f.name)
+        if f.name not in RUN_MANAGEMENT_FIELDS and given != default and given != before:
+            raise UserError(f"--{f.name.replace('_', '-')} {given} differs from the checkpoint's {before}; "
+                            f"a resumed run keeps the settings it was started with")
+    overrides = {name: getattr(args, name) for name in RUN_MANAGEMENT_FIELDS
+                 if getattr(args, name) != getattr(defaults, name)}
+    return replace(saved, **overrides)
+
+
+class StopRequest:
+    """SIGINT/SIGTERM: the first one asks the loop to stop after the current env step (a checkpoint is
+    written, TensorBoard flushed); a second one exits at once."""
+
+    def __init__(self):
+        self.signum = None
+        signal.signal(signal.SIGINT, self.handle)
+        signal.signal(signal.SIGTERM, self.handle)
+
+    def handle(self, signum, frame):
+        if self.signum is not None:
+            print("\nsecond interrupt: exiting now", file=sys.stderr, flush=True)
+            os._exit(128 + signum)
+        self.signum = signum
+        print(f"\n{signal.Signals(signum).name}: stopping after this env step (again to exit at once)",
+              file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# Training
+# ------------------------------------------------------------------------------------------------
+def main(args: Args) -> int:
+    check_args(args)
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    device = torch.device("cuda" if args.cuda and torch.cuda.is_available() else "cpu")
+    if args.cuda and device.type == "cpu":
+        print("CUDA is not available: running on CPU")
+
+    if args.eval_checkpoint is not None:
+        returns = evaluate(args.eval_checkpoint, args.eval_episodes, device,
+                           "videos/eval" if args.capture_video else None, seed=args.seed)
+        print(f"evaluated {args.eval_checkpoint}: {len(returns)} episodes, "
+              f"return {np.mean(returns):.1f} +- {np.std(returns):.1f}")
+        return 0
+
+    checkpoint = None
+    if args.resume is not None:
+        checkpoint = load_checkpoint(args.resume, device)
+        args = resolve_resume(args, checkpoint)
+        run_name = checkpoint["run_name"]
+    else:
+        run_name = args.run_name or f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    run_dir = os.path.join("runs", run_name)
+    checkpoint_path = os.path.join(run_dir, "checkpoint.pt")
+    batch_size = args.num_envs * args.num_steps
+    num_iterations = args.total_timesteps // batch_size
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.use_deterministic_algorithms(args.torch_deterministic)
+
+    if args.capture_video:
+        if "DISPLAY" not in os.environ:
+            os.environ.setdefault("MUJOCO_GL", "egl")
+        check_video_support(args.env_id)
+    envs = make_vector_env(args.env_id, args.num_envs, f"videos/{run_name}" if args.capture_video else None)
+    agent = build_agent(args, envs, device)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5,
+                                 **({"fused": True} if device.type == "cuda" else {"foreach": True}))
+    reward_scaler = RewardScaler(args.num_envs, args.gamma).to(device)
+    kl_beta = args.kl_beta
+    completed = 0  # the last iteration whose update is done: what a checkpoint holds
+    if checkpoint is not None:
+        agent.load_state_dict(checkpoint["agent"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        reward_scaler.load_state_dict(checkpoint["reward_scaler"])
+        kl_beta, completed = checkpoint["kl_beta"], checkpoint["iteration"]
+        set_rng_states(checkpoint["rng"])
+        print(f"resuming {run_name} at step {completed * batch_size}")
+    start_iteration = completed
+
+    def write_checkpoint() -> None:
+        save_checkpoint(checkpoint_path, run_name=run_name, args=asdict(args), iteration=completed,
+                        agent=agent.state_dict(), optimizer=optimizer.state_dict(),
+                        reward_scaler=reward_scaler.state_dict(), kl_beta=kl_beta, rng=rng_states(),
+                        env_rng=env_rng_states(envs))
+
+    os.makedirs(run_dir, exist_ok=True)
+    writer = SummaryWriter(run_dir)
+    if checkpoint is None:
+        writer.add_text("hyperparameters", "|param|value|\n|-|-|\n"
+                        + "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
+    rollout = Rollout(args.num_steps, args.num_envs, envs.single_observation_space.shape,
+                      envs.single_action_space.shape, device)
+    stop = StopRequest()
+    recent_returns = deque(maxlen=20)
+    if checkpoint is None:
+        next_obs_np, _ = envs.reset(seed=args.seed)
+    else:
+        # Episodes in progress are not saved: a resumed run starts new ones, drawn from the envs' saved
+        # random generators (so they continue the run's stream rather than replay its first episodes).
+        set_env_rng_states(envs, checkpoint["env_rng"])
+        next_obs_np, _ = envs.reset()
+    with torch.inference_mode():
+        next_obs = agent.normalize(torch.as_tensor(next_obs_np, dtype=torch.float32, device=device), update=True)
+    start_time = time.time()
+
+    try:
+        for iteration in range(start_iteration + 1, num_iterations + 1):
+            global_step = (iteration - 1) * batch_size
+            # Linear schedules: from the initial value at the first iteration towards 0 after the last.
+            progress = (iteration - 1) / num_iterations
+            lr = args.learning_rate * (1.0 - progress) if args.anneal_lr else args.learning_rate
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            entropy_coef = args.entropy_coef * (1.0 - progress) if args.anneal_entropy else args.entropy_coef
+
+            # 1. Rollout
+            rollout_start = time.perf_counter()
+            next_obs, episodes, complete, env_seconds = collect_rollout(
+                agent, envs, rollout, next_obs, reward_scaler if args.norm_reward else None,
+                args.bootstrap_truncated, should_stop=lambda: stop.signum is not None)
+            if not complete:
+                break  # interrupted: the partial rollout is dropped; the checkpoint holds the last full iteration
+            rollout_seconds = time.perf_counter() - rollout_start
+
+            # 2. Advantages
+            with torch.inference_mode():
+                advantages, returns = compute_gae(rollout.rewards, rollout.values, rollout.next_values,
+                                                  rollout.terminations, rollout.dones, args.gamma, args.gae_lambda)
+
+            # 3. Update
+            update_start = time.perf_counter()
+            batch = {"obs": rollout.obs.flatten(0, 1), "actions": rollout.actions.flatten(0, 1),
+                     "log_probs": rollout.log_probs.flatten(), "advantages": advantages.flatten(),
+                     "returns": returns.flatten(), "values": rollout.values.flatten()}
+            try:
+                stats = ppo_update(agent, optimizer, batch, args, entropy_coef, kl_beta)
+            except FloatingPointError as e:
+                raise FloatingPointError(f"{e} of iteration {iteration}") from None
+            if args.objective == "kl-penalty":
+                kl_beta = update_kl_beta(kl_beta, stats["approx_kl"], args.kl_target)
+            update_seconds = time.perf_counter() - update_start
+            completed = iteration
+
+            # 4. Logging
+            global_step = iteration * batch_size
+            for step, episode_return, episode_length in episodes:
+                episode_end = (iteration - 1) * batch_size + (step + 1) * args.num_envs
+                writer.add_scalar("charts/episodic_return", episode_return, episode_end)
+                writer.add_scalar("charts/episodic_length", episode_length, episode_end)
+                recent_returns.append(episode_return)
+            sps = int((iteration - start_iteration) * batch_size / (time.time() - start_time))
+            scalars = {
+                "charts/learning_rate": lr, "charts/entropy_coef": entropy_coef, "charts/SPS": sps,
+                "charts/update_epochs": stats["epochs"],
+                "time/rollout_seconds": rollout_seconds, "time/env_seconds": env_seconds,
+                "time/update_seconds": update_seconds,
+                "losses/explained_variance": explained_variance(batch["values"], batch["returns"]),
+                **{f"losses/{key}": stats[key] for key in
+                   ("policy_loss", "value_loss", "entropy", "approx_kl", "old_approx_kl", "clipfrac", "grad_norm")},
+            }
+            if args.objective == "kl-penalty":
+                scalars["losses/kl_beta"] = kl_beta
+            for tag, value in scalars.items():
+                writer.add_scalar(tag, value, global_step)
+            eta_minutes = (num_iterations - iteration) * batch_size / max(sps, 1) / 60
+            mean_return = f"{np.mean(recent_returns):9.1f}" if recent_returns else "        -"
+            print(f"step {global_step:>9}/{num_iterations * batch_size} | SPS {sps:>6} | "
+                  f"return {mean_return} (last {len(recent_returns)} episodes) | ETA {eta_minutes:5.1f} min", flush=True)
+
+            if args.checkpoint_every and iteration % args.checkpoint_every == 0:
+                write_checkpoint()
+            if stop.signum is not None:
+                break
+    except FloatingPointError as e:
+        kept = f"; the last checkpoint {checkpoint_path} is kept" if os.path.exists(checkpoint_path) else ""
+        print(f"error: {e}: stopping (logs in {run_dir}{kept})", file=sys.stderr)
+        return 1
+    finally:
+        writer.close()  # flushes the event file, also on an error
+
+    if stop.signum is not None or args.save_model:
+        write_checkpoint()
+    envs.close()
+    if stop.signum is not None:
+        print(f"interrupted: checkpoint of step {completed * batch_size} written to {checkpoint_path}\n"
+              f"resume with: python {os.path.basename(__file__)} --resume {checkpoint_path}", file=sys.stderr)
+        return 128 + stop.signum
+    if args.save_model:
+        print(f"model saved to {checkpoint_path}; evaluate with: "
+              f"python {os.path.basename(__file__)} --eval-checkpoint {checkpoint_path}")
+    return 0
+
+
+def cli() -> None:
+    args = tyro.cli(Args)
+    try:
+        sys.exit(main(args))
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    cli()
