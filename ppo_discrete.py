@@ -782,8 +782,8 @@ def main(args: Args) -> int:
                 break  # interrupted: the partial rollout is dropped; the checkpoint holds the last full iteration
             rollout_seconds = time.perf_counter() - rollout_start
 
-            # 2. Advantages
-            with torch.inference_mode():
+            # 2. Advantages (no_grad, not inference_mode: the update's autograd graph takes them as inputs)
+            with torch.no_grad():
                 advantages, returns = compute_gae(rollout.rewards, rollout.values, rollout.next_values,
                                                   rollout.terminations, rollout.dones, args.gamma, args.gae_lambda)
 

@@ -88,4 +88,18 @@ SCRIPT_CONFIG = {
         "resume_exact": ["--env-id", "CartPole-v1", "--num-envs", "2", "--num-steps", "128", "--minibatch-size",
                          "64", "--update-epochs", "2", "--hidden-sizes", "16", "--total-timesteps", "1024"],
     },
+    "trpo_continuous": {
+        "tiny": ["--env-id", "Hopper-v4", "--num-envs", "2", "--num-steps", "64", "--minibatch-size", "32",
+                 "--update-epochs", "2", "--hidden-sizes", "16", "16", "--total-timesteps", "256"],
+        "no_flags": ["--no-value-clip", "--no-norm-adv", "--no-anneal-lr", "--no-grad-clip", "--no-norm-obs",
+                     "--no-norm-reward", "--no-bootstrap-truncated", "--no-torch-deterministic", "--no-cuda",
+                     "--no-capture-video", "--no-save-model"],
+        "tags": COMMON_TAGS | {"charts/policy_std", "losses/kl", "losses/surrogate_improvement",
+                               "losses/expected_improvement", "losses/backtracks", "losses/step_accepted",
+                               "losses/cg_residual", "losses/step_norm"},
+        "other_kind_env": ("CartPole-v1", "ppo_discrete.py"),
+        "resume_exact": ["--env-id", "HalfCheetah-v4", "--num-envs", "1", "--num-steps", "500",
+                         "--minibatch-size", "100", "--update-epochs", "2", "--hidden-sizes", "16",
+                         "--total-timesteps", "2000"],
+    },
 }

@@ -1,0 +1,900 @@
+"""TRPO for continuous actions (Schulman et al. 2015, "Trust Region Policy Optimization").
+
+Each iteration maximises the surrogate L(theta) = mean(pi_theta(a|s) / pi_old(a|s) * A) subject to
+mean KL(pi_old || pi_theta) <= delta: the natural-gradient direction x ~ F^-1 g by conjugate gradient
+on Fisher-vector products, the step that reaches the KL bound, and a backtracking line search that
+keeps the bound and the improvement exact. The critic is trained separately, by Adam on the returns.
+
+One file, read top to bottom in the order of the algorithm:
+    Args -> environments -> normalization -> agent -> rollout -> GAE -> trust region -> critic loss
+    -> update -> checkpoints -> evaluation -> main()
+
+    python trpo_continuous.py                                        # HalfCheetah-v4, 1M steps
+    python trpo_continuous.py --env-id Hopper-v4 --max-kl 0.02      # any Box-action gymnasium env
+    python trpo_continuous.py --save-model                           # writes runs/<run>/checkpoint.pt
+    python trpo_continuous.py --eval-checkpoint runs/<run>/checkpoint.pt --eval-episodes 10
+    python trpo_continuous.py --resume runs/<run>/checkpoint.pt      # continue an interrupted run
+    tensorboard --logdir runs
+
+Gymnasium 1.x correctness: vector envs run in SAME_STEP autoreset mode, so the step that ends an
+episode returns the first observation of the next one and no reward-0 "reset transition" is ever
+stored; truncated episodes (time limits) bootstrap from the critic's value of the true final
+observation, terminated ones from 0.
+"""
+
+import difflib
+import math
+import os
+import random
+import signal
+import sys
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Optional
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn as nn
+import tyro
+from torch.utils.tensorboard import SummaryWriter
+
+
+@dataclass
+class Args:
+    # --- experiment ---
+    exp_name: str = "trpo_continuous"
+    """name of the experiment, part of the default run name"""
+    run_name: Optional[str] = None
+    """the run directory under runs/ (default: <env-id>__<exp-name>__<seed>__<unix time>)"""
+    seed: int = 1
+    """seed of python, numpy, torch and the environments"""
+    torch_deterministic: bool = True
+    """use deterministic torch algorithms (two CPU runs with the same seed give identical losses)"""
+    cuda: bool = True
+    """use a GPU when one is available (falls back to CPU, and says so)"""
+    torch_threads: int = 1
+    """CPU threads for torch; 1 is fastest for these small networks on a few cores (0: torch's default)"""
+    capture_video: bool = False
+    """record videos of env 0 into videos/<run> (needs moviepy and a rendering backend)"""
+    save_model: bool = False
+    """write a checkpoint to runs/<run>/checkpoint.pt at the end of training"""
+    checkpoint_every: int = 0
+    """also write that checkpoint every N iterations (0: only at the end with --save-model, and on Ctrl-C)"""
+    resume: Optional[str] = None
+    """continue training from this checkpoint, in the same run directory and TensorBoard run"""
+    eval_checkpoint: Optional[str] = None
+    """do not train: evaluate this checkpoint with the deterministic (mean) action and exit"""
+    eval_episodes: int = 10
+    """number of episodes for --eval-checkpoint"""
+
+    # --- environment ---
+    env_id: str = "HalfCheetah-v4"
+    """gymnasium id of an environment with a Box action space"""
+    total_timesteps: int = 1_000_000
+    """total environment steps, summed over all envs"""
+    num_envs: int = 8
+    """number of parallel environments (gymnasium SyncVectorEnv)"""
+    num_steps: int = 256
+    """steps per environment per rollout; the batch is num_envs * num_steps"""
+
+    # --- TRPO: the policy step ---
+    gamma: float = 0.99
+    """discount factor gamma"""
+    gae_lambda: float = 0.95
+    """GAE lambda"""
+    norm_adv: bool = True
+    """normalize the batch's advantages to mean 0, std 1"""
+    max_kl: float = 0.01
+    """trust-region size delta: bound on the mean KL(pi_old || pi_new) of a step"""
+    cg_iters: int = 10
+    """conjugate-gradient iterations for the search direction x ~ F^-1 g"""
+    cg_damping: float = 0.1
+    """damping lambda added to the Fisher matrix: CG solves (F + lambda I) x = g"""
+    backtrack_coef: float = 0.8
+    """line search: each try shrinks the step by this factor"""
+    backtrack_iters: int = 10
+    """line search: number of step sizes tried before the old parameters are kept"""
+
+    # --- TRPO: the critic ---
+    learning_rate: float = 1e-3
+    """Adam learning rate of the critic"""
+    anneal_lr: bool = False
+    """anneal the critic's learning rate linearly to 0 over training"""
+    update_epochs: int = 10
+    """critic passes over the batch per iteration (minibatches are reshuffled every epoch)"""
+    minibatch_size: int = 128
+    """samples per critic gradient step; must divide the batch (128: sb3-contrib's TRPO default)"""
+    value_clip: bool = False
+    """clip the value function update around the old values by --clip-eps, as in the PPO scripts"""
+    clip_eps: float = 0.2
+    """clipping range of --value-clip"""
+    grad_clip: bool = True
+    """clip the critic's global gradient norm to --max-grad-norm"""
+    max_grad_norm: float = 0.5
+    """maximum global gradient norm of the critic (with --grad-clip)"""
+
+    # --- normalization and episode ends ---
+    norm_obs: bool = True
+    """normalize observations by a running mean/var shared by all envs (clipped to +-10)"""
+    norm_reward: bool = True
+    """scale rewards by the running std of the discounted return (clipped to +-10)"""
+    bootstrap_truncated: bool = True
+    """bootstrap truncated episodes from V(final observation); off: treat truncation as termination"""
+
+    # --- network ---
+    hidden_sizes: tuple[int, ...] = (256, 256)
+    """hidden layer sizes of the actor and of the critic MLPs"""
+    log_std_init: float = 0.0
+    """initial log standard deviation of the Gaussian policy"""
+
+
+# Fields that manage a run rather than define it: --resume may change these, and nothing else.
+RUN_MANAGEMENT_FIELDS = {"cuda", "torch_threads", "capture_video", "save_model", "checkpoint_every",
+                         "resume", "eval_checkpoint", "eval_episodes"}
+
+
+class UserError(Exception):
+    """A problem with the user's input: reported as one line, exit status 2."""
+
+
+# ------------------------------------------------------------------------------------------------
+# Environments
+# ------------------------------------------------------------------------------------------------
+def make_env(env_id: str, video_dir: Optional[str] = None):
+    """A thunk creating one environment; with video_dir, the env records videos there."""
+
+    def thunk():
+        if video_dir is None:
+            return gym.make(env_id)
+        env = gym.make(env_id, render_mode="rgb_array")
+        return gym.wrappers.RecordVideo(env, video_dir, disable_logger=True)
+
+    return thunk
+
+
+def make_vector_env(env_id: str, num_envs: int, video_dir: Optional[str] = None) -> gym.vector.VectorEnv:
+    """num_envs copies of env_id in SAME_STEP autoreset mode, with episode statistics.
+
+    SAME_STEP: the step that ends an episode returns the reset observation, and the true final
+    observation is in info["final_obs"]. The default NEXT_STEP mode would instead spend the next
+    step on a reset whose (obs, reward 0) transition is not a real one.
+    """
+    envs = gym.vector.SyncVectorEnv(
+        [make_env(env_id, video_dir if i == 0 else None) for i in range(num_envs)],
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
+    return gym.wrappers.vector.RecordEpisodeStatistics(envs)  # info["episode"] on the done step
+
+
+# ------------------------------------------------------------------------------------------------
+# Normalization
+# ------------------------------------------------------------------------------------------------
+class RunningMeanStd(nn.Module):
+    """Running mean and variance of a stream of batches (Chan et al. parallel update).
+
+    For a batch with mean m_b, variance v_b and size n_b, and d = m_b - mean:
+        mean <- mean + d * n_b / n
+        var  <- (var * count + v_b * n_b + d^2 * count * n_b / n) / n,   n = count + n_b
+    The statistics are buffers, so they are saved in the state dict of the module that owns them.
+    """
+
+    def __init__(self, shape=()):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(shape))
+        self.register_buffer("var", torch.ones(shape))
+        self.register_buffer("count", torch.tensor(1e-4))
+
+    def update(self, batch: torch.Tensor) -> None:
+        batch_mean, batch_var, batch_count = batch.mean(0), batch.var(0, unbiased=False), batch.shape[0]
+        delta = batch_mean - self.mean
+        total = self.count + batch_count
+        self.mean += delta * batch_count / total
+        self.var.copy_((self.var * self.count + batch_var * batch_count
+                        + delta.square() * self.count * batch_count / total) / total)
+        self.count.copy_(total)
+
+
+class RewardScaler(nn.Module):
+    """Divides rewards by the running std of the discounted return R_t = gamma * R_{t-1} + r_t.
+
+    The return restarts at 0 in each env whose episode ended. Scaled rewards are clipped to +-clip.
+    """
+
+    def __init__(self, num_envs: int, gamma: float, clip: float = 10.0):
+        super().__init__()
+        self.gamma, self.clip = gamma, clip
+        self.return_rms = RunningMeanStd()
+        self.register_buffer("discounted_return", torch.zeros(num_envs))
+
+    def forward(self, rewards: torch.Tensor, dones: torch.Tensor) -> torch.Tensor:
+        self.discounted_return.mul_(self.gamma).add_(rewards)
+        self.return_rms.update(self.discounted_return)
+        self.discounted_return.mul_(1.0 - dones)
+        return (rewards / torch.sqrt(self.return_rms.var + 1e-8)).clamp(-self.clip, self.clip)
+
+
+# ------------------------------------------------------------------------------------------------
+# Agent: separate actor and critic MLPs, Gaussian policy with a state-independent log-std
+# ------------------------------------------------------------------------------------------------
+def layer_init(layer: nn.Linear, gain: float) -> nn.Linear:
+    """Orthogonal weights with the given gain, zero bias."""
+    nn.init.orthogonal_(layer.weight, gain)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+def mlp(in_dim: int, hidden_sizes: tuple[int, ...], out_dim: int, out_gain: float) -> nn.Sequential:
+    """Tanh MLP; hidden layers initialised with gain sqrt(2), the output layer with out_gain."""
+    layers, last = [], in_dim
+    for size in hidden_sizes:
+        layers += [layer_init(nn.Linear(last, size), math.sqrt(2)), nn.Tanh()]
+        last = size
+    layers.append(layer_init(nn.Linear(last, out_dim), out_gain))
+    return nn.Sequential(*layers)
+
+
+def gaussian_log_prob(mean: torch.Tensor, log_std: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+    """log N(a | mu, sigma^2), summed over action dimensions:
+        log pi(a|s) = sum_i [ -(a_i - mu_i)^2 / (2 sigma_i^2) - log sigma_i - log(2 pi) / 2 ]
+    Computed directly: building torch.distributions objects in the hot loop costs more than the math.
+    """
+    z = (action - mean) * torch.exp(-log_std)
+    return (-0.5 * z.square() - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+
+def gaussian_entropy(log_std: torch.Tensor) -> torch.Tensor:
+    """Entropy of a diagonal Gaussian, summed over action dimensions: H = sum_i [ log sigma_i + (1 + log 2 pi) / 2 ]."""
+    return (log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum(-1)
+
+
+class Agent(nn.Module):
+    def __init__(self, obs_dim: int, act_dim: int, hidden_sizes: tuple[int, ...], log_std_init: float,
+                 norm_obs: bool):
+        super().__init__()
+        self.norm_obs = norm_obs
+        self.obs_rms = RunningMeanStd((obs_dim,))  # part of the state dict: checkpoints evaluate correctly
+        self.critic = mlp(obs_dim, hidden_sizes, 1, out_gain=1.0)
+        self.actor_mean = mlp(obs_dim, hidden_sizes, act_dim, out_gain=0.01)
+        self.actor_log_std = nn.Parameter(torch.full((act_dim,), float(log_std_init)))
+
+    def normalize(self, obs: torch.Tensor, update: bool = False) -> torch.Tensor:
+        """(obs - mean) / sqrt(var + 1e-8), clipped to +-10; with update, first add obs to the statistics."""
+        if not self.norm_obs:
+            return obs
+        if update:
+            self.obs_rms.update(obs)
+        return ((obs - self.obs_rms.mean) / torch.sqrt(self.obs_rms.var + 1e-8)).clamp(-10.0, 10.0)
+
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.critic(obs).squeeze(-1)
+
+    def act(self, obs: torch.Tensor):
+        """Sample a ~ N(mu(s), sigma^2); return the action, its log-prob and V(s)."""
+        mean = self.actor_mean(obs)
+        action = mean + torch.exp(self.actor_log_std) * torch.randn_like(mean)
+        return action, gaussian_log_prob(mean, self.actor_log_std, action), self.value(obs)
+
+    def evaluate_actions(self, obs: torch.Tensor, actions: torch.Tensor):
+        """log pi(a|s), entropy of pi(.|s) and V(s) under the current parameters."""
+        log_prob = gaussian_log_prob(self.actor_mean(obs), self.actor_log_std, actions)
+        return log_prob, gaussian_entropy(self.actor_log_std), self.value(obs)
+
+
+# ------------------------------------------------------------------------------------------------
+# Rollout: num_steps steps in each of num_envs envs with the current policy
+# ------------------------------------------------------------------------------------------------
+class Rollout:
+    """Storage for one rollout, allocated once on the training device; every field is [num_steps, num_envs, ...].
+
+    obs holds the (normalized) observations the policy acted on. next_values[t] is V of the state that
+    followed step t: V(s_{t+1}), or at an episode end V(true final observation), as compute_gae expects.
+    """
+
+    def __init__(self, num_steps: int, num_envs: int, obs_shape: tuple, action_shape: tuple, device: torch.device):
+        self.obs = torch.zeros((num_steps, num_envs) + obs_shape, device=device)
+        self.actions = torch.zeros((num_steps, num_envs) + action_shape, device=device)
+        self.log_probs = torch.zeros((num_steps, num_envs), device=device)
+        self.rewards = torch.zeros_like(self.log_probs)
+        self.values = torch.zeros_like(self.log_probs)
+        self.next_values = torch.zeros_like(self.log_probs)
+        self.terminations = torch.zeros_like(self.log_probs)
+        self.dones = torch.zeros_like(self.log_probs)
+
+
+@torch.inference_mode()
+def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, next_obs: torch.Tensor,
+                    reward_scaler: Optional[RewardScaler], bootstrap_truncated: bool, should_stop=lambda: False):
+    """Fill rollout with the current policy, starting from next_obs (normalized).
+
+    Returns (next_obs, episodes, complete, env_seconds): the observation to continue from, the
+    (step index, return, length) of every episode that ended, False if should_stop() cut the rollout
+    short, and the time spent inside envs.step.
+    """
+    device = rollout.obs.device
+    num_steps = rollout.obs.shape[0]
+    low, high = envs.single_action_space.low, envs.single_action_space.high
+    episodes, env_seconds = [], 0.0
+    rollout.next_values.zero_()  # stays 0 where an episode terminated: (1 - term_t) zeroes it anyway
+
+    def to_tensor(array):
+        return torch.as_tensor(array, dtype=torch.float32, device=device)
+
+    for step in range(num_steps):
+        rollout.obs[step] = next_obs
+        action, log_prob, value = agent.act(next_obs)
+        rollout.actions[step], rollout.log_probs[step], rollout.values[step] = action, log_prob, value
+        # The env gets the action clipped to its bounds; the unclipped sample is what is stored and scored.
+        env_start = time.perf_counter()
+        next_obs_np, reward, terminated, truncated, info = envs.step(np.clip(action.cpu().numpy(), low, high))
+        env_seconds += time.perf_counter() - env_start
+        done = terminated | truncated
+        # Without truncation bootstrapping, a time limit counts as a termination (as many implementations do).
+        rollout.terminations[step] = to_tensor(terminated if bootstrap_truncated else done)
+        rollout.dones[step] = to_tensor(done)
+        reward = to_tensor(reward)
+        rollout.rewards[step] = reward if reward_scaler is None else reward_scaler(reward, rollout.dones[step])
+        next_obs = agent.normalize(to_tensor(next_obs_np), update=True)
+        if bootstrap_truncated and (truncated & ~terminated).any():
+            # SAME_STEP autoreset: next_obs is already the next episode's first observation; the
+            # truncated episode's true last observation is in info["final_obs"].
+            index = np.flatnonzero(truncated & ~terminated)
+            final_obs = agent.normalize(to_tensor(np.stack(info["final_obs"][index])))
+            rollout.next_values[step, torch.as_tensor(index, device=device)] = agent.value(final_obs)
+        if "episode" in info:
+            for i in np.flatnonzero(info["_episode"]):
+                episodes.append((step, float(info["episode"]["r"][i]), int(info["episode"]["l"][i])))
+        if should_stop():
+            return next_obs, episodes, False, env_seconds
+    # Where no episode ended at t, the next state's value is V(s_{t+1}), already computed when acting.
+    following_values = torch.cat([rollout.values[1:], agent.value(next_obs).unsqueeze(0)])
+    rollout.next_values.copy_(torch.where(rollout.dones.bool(), rollout.next_values, following_values))
+    return next_obs, episodes, True, env_seconds
+
+
+# ------------------------------------------------------------------------------------------------
+# Generalized advantage estimation (Schulman et al. 2016)
+# ------------------------------------------------------------------------------------------------
+def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
+    """GAE over a rollout; every input is a float tensor of shape [T, N] (steps x envs).
+
+        delta_t = r_t + gamma * (1 - term_t) * V(s_{t+1}) - V(s_t)
+        A_t     = delta_t + gamma * lambda * (1 - done_t) * A_{t+1},    A_T = 0
+        returns = A + V
+
+    next_values[t] is V of the state that followed step t: the true final observation where the
+    episode ended at t (so a truncated episode bootstraps from it, a terminated one is cut by
+    term_t), V(s_{t+1}) otherwise. done_t (terminated or truncated) stops the recursion at episode ends.
+    """
+    deltas = rewards + gamma * (1.0 - terminations) * next_values - values
+    advantages = torch.zeros_like(rewards)
+    next_advantage = torch.zeros_like(rewards[0])
+    for t in reversed(range(rewards.shape[0])):
+        next_advantage = deltas[t] + gamma * gae_lambda * (1.0 - dones[t]) * next_advantage
+        advantages[t] = next_advantage
+    return advantages, advantages + values
+
+
+# ------------------------------------------------------------------------------------------------
+# Trust region (Schulman et al. 2015, "Trust Region Policy Optimization", appendix C)
+# ------------------------------------------------------------------------------------------------
+def gaussian_kl(mu_p, log_std_p, mu_q, log_std_q):
+    """KL(p || q) of diagonal Gaussians per state, summed over action dimensions:
+        KL = sum_i [ log(sigma_q,i / sigma_p,i) + (sigma_p,i^2 + (mu_p,i - mu_q,i)^2) / (2 sigma_q,i^2) - 1/2 ]"""
+    var_p, var_q = torch.exp(2 * log_std_p), torch.exp(2 * log_std_q)
+    return (log_std_q - log_std_p + (var_p + (mu_p - mu_q).square()) / (2 * var_q) - 0.5).sum(-1)
+
+
+def surrogate(new_log_probs, old_log_probs, advantages):
+    """L(theta) = mean( pi_theta(a|s) / pi_old(a|s) * A ), the importance-sampled policy objective."""
+    return (torch.exp(new_log_probs - old_log_probs) * advantages).mean()
+
+
+def conjugate_gradient(fvp, b, iters, residual_tol=1e-10):
+    """Solve F x = b for symmetric positive-definite F, given only v -> F v, in at most `iters` steps:
+        x_0 = 0, r_0 = p_0 = b
+        alpha_k = r_k.r_k / p_k.F p_k,  x_{k+1} = x_k + alpha_k p_k,  r_{k+1} = r_k - alpha_k F p_k
+        p_{k+1} = r_{k+1} + (r_{k+1}.r_{k+1} / r_k.r_k) p_k
+    stopping early once r.r < residual_tol. Returns (x, |r|), r = b - F x the residual of the recursion."""
+    x = torch.zeros_like(b)
+    r, p = b.clone(), b.clone()
+    r_dot_r = r.dot(r)
+    for _ in range(iters):
+        if r_dot_r < residual_tol:
+            break
+        fp = fvp(p)
+        alpha = r_dot_r / p.dot(fp)
+        x += alpha * p
+        r -= alpha * fp
+        new_r_dot_r = r.dot(r)
+        p = r + (new_r_dot_r / r_dot_r) * p
+        r_dot_r = new_r_dot_r
+    return x, r_dot_r.sqrt()
+
+
+def fisher_vector_product(kl_fn, params, damping):
+    """v -> (F + damping I) v, with F the Hessian of the mean KL(pi_old || pi_theta) at theta = theta_old,
+    which is the Fisher information matrix of the policy: F v = grad( grad(KL) . v ), two backward
+    passes and no F in memory. kl_fn() computes the mean KL with pi_old held fixed."""
+    grads = torch.autograd.grad(kl_fn(), params, create_graph=True)
+    flat_grad = torch.cat([g.reshape(-1) for g in grads])
+
+    def fvp(v):
+        hessian_v = torch.autograd.grad(flat_grad.dot(v), params, retain_graph=True)
+        return torch.cat([h.reshape(-1) for h in hessian_v]) + damping * v
+
+    return fvp
+
+
+def max_step_size(x, fx, max_kl):
+    """beta = sqrt(2 delta / x^T F x): the step beta * x reaches the KL bound delta of the quadratic model
+    KL(theta_old + s) ~ s^T F s / 2."""
+    return torch.sqrt(2 * max_kl / x.dot(fx))
+
+
+def line_search(f, theta_old, full_step, max_kl, backtrack_coef=0.8, backtrack_iters=10):
+    """Backtracking line search on theta_old + backtrack_coef^i * full_step, i = 0, 1, ..., backtrack_iters - 1.
+
+    f(theta) -> (surrogate, mean KL from theta_old). Accepts the first step whose KL is within max_kl and
+    whose surrogate improved on f(theta_old); when none does, returns theta_old. Returns
+    (theta, accepted, backtracks, surrogate, kl).
+    """
+    surrogate_old, _ = f(theta_old)
+    for i in range(backtrack_iters):
+        theta = theta_old + backtrack_coef ** i * full_step
+        surrogate_new, kl = f(theta)
+        if kl <= max_kl and surrogate_new > surrogate_old:
+            return theta, True, i, surrogate_new, kl
+    return theta_old, False, backtrack_iters, surrogate_old, 0.0
+
+
+# ------------------------------------------------------------------------------------------------
+# Critic loss
+# ------------------------------------------------------------------------------------------------
+def value_loss(values, old_values, returns, clip_eps, value_clip):
+    """L^V = 0.5 * mean( max( (V - G)^2, (V_clip - G)^2 ) ),  V_clip = V_old + clip(V - V_old, -eps, eps);
+    without value_clip, L^V = 0.5 * mean( (V - G)^2 )."""
+    unclipped = (values - returns).square()
+    if not value_clip:
+        return 0.5 * unclipped.mean()
+    clipped = old_values + (values - old_values).clamp(-clip_eps, clip_eps)
+    return 0.5 * torch.max(unclipped, (clipped - returns).square()).mean()
+
+
+def explained_variance(predictions: torch.Tensor, targets: torch.Tensor) -> float:
+    """1 - Var(G - V) / Var(G): 1 is a perfect critic, 0 no better than a constant (nan if Var(G) = 0)."""
+    var_targets = targets.var()
+    return float("nan") if var_targets == 0 else (1.0 - (targets - predictions).var() / var_targets).item()
+
+
+# ------------------------------------------------------------------------------------------------
+# Update: one trust-region step of the policy, then update_epochs passes of the critic over the batch
+# ------------------------------------------------------------------------------------------------
+def trpo_update(agent: Agent, critic_optimizer: torch.optim.Optimizer, batch: dict, args: Args) -> dict:
+    """The policy step (surrogate gradient g, x ~ F^-1 g by conjugate gradient, step beta x, line search)
+    and the critic regression on the returns. batch keys: obs, actions, log_probs, advantages, returns, values."""
+    obs, actions, old_log_probs = batch["obs"], batch["actions"], batch["log_probs"]
+    advantages = batch["advantages"]
+    if args.norm_adv:
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    # The trust region covers the whole policy: the mean network and the log-std, not the critic.
+    policy_params = [*agent.actor_mean.parameters(), agent.actor_log_std]
+    with torch.no_grad():
+        old_mean, old_log_std = agent.actor_mean(obs), agent.actor_log_std.detach().clone()
+
+    def mean_kl():
+        return gaussian_kl(old_mean, old_log_std, agent.actor_mean(obs), agent.actor_log_std).mean()
+
+    # 1. Surrogate gradient g at theta_old
+    loss = surrogate(gaussian_log_prob(agent.actor_mean(obs), agent.actor_log_std, actions), old_log_probs, advantages)
+    g = torch.cat([grad.reshape(-1) for grad in torch.autograd.grad(loss, policy_params)])
+    # 2. Search direction x ~ F^-1 g
+    fvp = fisher_vector_product(mean_kl, policy_params, args.cg_damping)
+    x, cg_residual = conjugate_gradient(fvp, g, args.cg_iters)
+    # 3. Full step beta x, with beta = sqrt(2 delta / x^T F x)
+    full_step = max_step_size(x, fvp(x), args.max_kl) * x
+    expected_improvement = g.dot(full_step)
+    # 4. Backtracking line search; the old parameters are restored when no step is accepted
+    theta_old = nn.utils.parameters_to_vector(policy_params).detach()
+
+    @torch.no_grad()
+    def evaluate(theta):
+        nn.utils.vector_to_parameters(theta, policy_params)
+        new_log_probs = gaussian_log_prob(agent.actor_mean(obs), agent.actor_log_std, actions)
+        return surrogate(new_log_probs, old_log_probs, advantages).item(), mean_kl().item()
+
+    theta, accepted, backtracks, surrogate_new, kl = line_search(
+        evaluate, theta_old, full_step, args.max_kl, args.backtrack_coef, args.backtrack_iters)
+    with torch.no_grad():
+        nn.utils.vector_to_parameters(theta, policy_params)
+    surrogate_old = loss.item()
+
+    # 5. Critic: update_epochs passes over the batch in shuffled minibatches
+    batch_size = obs.shape[0]
+    value_losses = []
+    grad_norm_total = torch.zeros((), device=obs.device)
+    for epoch in range(args.update_epochs):
+        permutation = torch.randperm(batch_size, device=obs.device)
+        for start in range(0, batch_size, args.minibatch_size):
+            index = permutation[start:start + args.minibatch_size]
+            v_loss = value_loss(agent.value(obs[index]), batch["values"][index], batch["returns"][index],
+                                args.clip_eps, args.value_clip)
+            if not torch.isfinite(v_loss):
+                raise FloatingPointError(f"non-finite value loss ({v_loss.item()}) in epoch {epoch}")
+            critic_optimizer.zero_grad(set_to_none=True)
+            v_loss.backward()
+            max_norm = args.max_grad_norm if args.grad_clip else math.inf  # inf: measure the norm, clip nothing
+            grad_norm_total += nn.utils.clip_grad_norm_(agent.critic.parameters(), max_norm, foreach=True)
+            critic_optimizer.step()
+            value_losses.append(v_loss.detach())
+    return {"kl": kl, "surrogate_improvement": surrogate_new - surrogate_old,
+            "expected_improvement": expected_improvement.item(), "backtracks": backtracks,
+            "step_accepted": float(accepted), "cg_residual": cg_residual.item(),
+            "step_norm": (theta - theta_old).norm().item(), "value_loss": torch.stack(value_losses).mean().item(),
+            "entropy": gaussian_entropy(agent.actor_log_std).item(),
+            "grad_norm": grad_norm_total.item() / len(value_losses)}
+
+
+# ------------------------------------------------------------------------------------------------
+# Checkpoints
+# ------------------------------------------------------------------------------------------------
+CHECKPOINT_FORMAT = "trpo_continuous/1"
+
+
+def rng_states() -> dict:
+    np_state = np.random.get_state()
+    return {"python": random.getstate(), "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy": (np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:])}
+
+
+def set_rng_states(states: dict) -> None:
+    random.setstate(states["python"])
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    name, keys, *rest = states["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+
+
+def env_rng_states(envs: gym.vector.VectorEnv) -> list:
+    """The random generator state of each sub-env: what its next reset draws its initial state from."""
+    return [env.unwrapped.np_random.bit_generator.state for env in envs.unwrapped.envs]
+
+
+def set_env_rng_states(envs: gym.vector.VectorEnv, states: list) -> None:
+    for env, state in zip(envs.unwrapped.envs, states):
+        env.unwrapped.np_random.bit_generator.state = state
+
+
+def save_checkpoint(path: str, **state) -> None:
+    """torch.save to a temporary file, fsync, then rename: a crash mid-write keeps the old checkpoint."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as f:
+        torch.save({"format": CHECKPOINT_FORMAT, **state}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str, device: torch.device) -> dict:
+    """Load a checkpoint onto device (a CUDA checkpoint loads on CPU and vice versa), or raise UserError."""
+    if not os.path.isfile(path):
+        raise UserError(f"checkpoint {path} does not exist")
+    try:
+        checkpoint = torch.load(path, map_location=device, weights_only=True)
+    except Exception as e:
+        raise UserError(f"cannot read checkpoint {path}: it is corrupt or not a checkpoint "
+                        f"({type(e).__name__})") from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise UserError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint")
+    return checkpoint
+
+
+def build_agent(args: Args, envs: gym.vector.VectorEnv, device: torch.device) -> Agent:
+    obs_dim = int(np.prod(envs.single_observation_space.shape))
+    act_dim = int(np.prod(envs.single_action_space.shape))
+    return Agent(obs_dim, act_dim, args.hidden_sizes, args.log_std_init, args.norm_obs).to(device)
+
+
+# ------------------------------------------------------------------------------------------------
+# Evaluation of a checkpoint: deterministic (mean) actions
+# ------------------------------------------------------------------------------------------------
+@torch.inference_mode()
+def evaluate(checkpoint_path: str, episodes: int, device: torch.device, video_dir: Optional[str] = None,
+             seed: int = 0) -> list[float]:
+    checkpoint = load_checkpoint(checkpoint_path, device)
+    train_args = Args(**checkpoint["args"])
+    envs = make_vector_env(train_args.env_id, 1, video_dir)
+    agent = build_agent(train_args, envs, device)
+    agent.load_state_dict(checkpoint["agent"])
+    low, high = envs.single_action_space.low, envs.single_action_space.high
+    returns = []
+    obs, _ = envs.reset(seed=seed)
+    while len(returns) < episodes:
+        mean = agent.actor_mean(agent.normalize(torch.as_tensor(obs, dtype=torch.float32, device=device)))
+        obs, _, _, _, info = envs.step(np.clip(mean.cpu().numpy(), low, high))
+        if "episode" in info:
+            returns.append(float(info["episode"]["r"][0]))
+    envs.close()
+    return returns
+
+
+# ------------------------------------------------------------------------------------------------
+# Input checks: one clear line and exit status 2 instead of a traceback
+# ------------------------------------------------------------------------------------------------
+def check_args(args: Args) -> None:
+    positive = {"total_timesteps": args.total_timesteps, "num_envs": args.num_envs, "num_steps": args.num_steps,
+                "minibatch_size": args.minibatch_size, "update_epochs": args.update_epochs,
+                "learning_rate": args.learning_rate, "eval_episodes": args.eval_episodes,
+                "max_grad_norm": args.max_grad_norm, "max_kl": args.max_kl, "cg_iters": args.cg_iters,
+                "backtrack_iters": args.backtrack_iters}
+    for name, value in positive.items():
+        if not value > 0:
+            raise UserError(f"--{name.replace('_', '-')} must be positive, got {value}")
+    if not 0 < args.clip_eps < 1:
+        raise UserError(f"--clip-eps must be in (0, 1), got {args.clip_eps}")
+    for name in ("gamma", "gae_lambda"):
+        if not 0 <= getattr(args, name) <= 1:
+            raise UserError(f"--{name.replace('_', '-')} must be in [0, 1], got {getattr(args, name)}")
+    if not 0 < args.backtrack_coef < 1:
+        raise UserError(f"--backtrack-coef must be in (0, 1), got {args.backtrack_coef}")
+    for name in ("cg_damping", "checkpoint_every", "torch_threads"):
+        if getattr(args, name) < 0:
+            raise UserError(f"--{name.replace('_', '-')} must not be negative, got {getattr(args, name)}")
+    if not args.hidden_sizes or min(args.hidden_sizes) <= 0:
+        raise UserError(f"--hidden-sizes must be positive integers, got {args.hidden_sizes}")
+    batch_size = args.num_envs * args.num_steps
+    if batch_size % args.minibatch_size:
+        raise UserError(f"the batch (--num-envs {args.num_envs} x --num-steps {args.num_steps} = {batch_size}) "
+                        f"is not divisible by --minibatch-size {args.minibatch_size}")
+    if args.total_timesteps < batch_size:
+        raise UserError(f"--total-timesteps {args.total_timesteps} is less than one batch ({batch_size} steps)")
+    check_env(args.env_id)
+
+
+def check_env(env_id: str) -> None:
+    if env_id not in gym.registry:
+        close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.5)
+        raise UserError(f"unknown env id {env_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+    try:
+        env = gym.make(env_id)
+    except Exception as e:
+        raise UserError(f"cannot create {env_id}: {type(e).__name__}: {e}".splitlines()[0]) from None
+    action_space, observation_space = env.action_space, env.observation_space
+    env.close()
+    if isinstance(action_space, gym.spaces.Discrete):
+        raise UserError(f"{env_id} has a discrete action space; use ppo_discrete.py")
+    if not isinstance(action_space, gym.spaces.Box) or not isinstance(observation_space, gym.spaces.Box):
+        raise UserError(f"{env_id} needs Box observation and action spaces, has {observation_space} and {action_space}")
+
+
+def check_video_support(env_id: str) -> None:
+    """--capture-video needs moviepy and a working renderer; say which is missing instead of failing later."""
+    try:
+        import moviepy  # noqa: F401
+    except ImportError:
+        raise UserError("--capture-video needs moviepy: pip install moviepy") from None
+    try:
+        env = gym.make(env_id, render_mode="rgb_array")
+        env.reset(seed=0)
+        env.render()
+        env.close()
+    except Exception as e:
+        raise UserError(f"--capture-video: rendering {env_id} failed ({type(e).__name__}: {e}); MuJoCo envs "
+                        f"need a GL backend (MUJOCO_GL=egl without a display), classic-control envs pygame"
+                        .splitlines()[0]) from None
+
+
+def resolve_resume(args: Args, checkpoint: dict) -> Args:
+    """The checkpoint's settings, with the run-management flags given on this command line.
+
+    A setting that defines the run (env id, network, hyperparameters) and is given here with a value
+    other than its default must equal the checkpoint's; otherwise the resumed run would not be the same run.
+    """
+    saved = Args(**checkpoint["args"])
+    defaults = Args()
+    for f in fields(Args):
+        given, default, before = getattr(args, f.name), getattr(defaults, f.name), getattr(saved, f.name)
+        if f.name not in RUN_MANAGEMENT_FIELDS and given != default and given != before:
+            raise UserError(f"--{f.name.replace('_', '-')} {given} differs from the checkpoint's {before}; "
+                            f"a resumed run keeps the settings it was started with")
+    overrides = {name: getattr(args, name) for name in RUN_MANAGEMENT_FIELDS
+                 if getattr(args, name) != getattr(defaults, name)}
+    return replace(saved, **overrides)
+
+
+class StopRequest:
+    """SIGINT/SIGTERM: the first one asks the loop to stop after the current env step (a checkpoint is
+    written, TensorBoard flushed); a second one exits at once."""
+
+    def __init__(self):
+        self.signum = None
+        signal.signal(signal.SIGINT, self.handle)
+        signal.signal(signal.SIGTERM, self.handle)
+
+    def handle(self, signum, frame):
+        if self.signum is not None:
+            print("\nsecond interrupt: exiting now", file=sys.stderr, flush=True)
+            os._exit(128 + signum)
+        self.signum = signum
+        print(f"\n{signal.Signals(signum).name}: stopping after this env step (again to exit at once)",
+              file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# Training
+# ------------------------------------------------------------------------------------------------
+def main(args: Args) -> int:
+    check_args(args)
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    device = torch.device("cuda" if args.cuda and torch.cuda.is_available() else "cpu")
+    if args.cuda and device.type == "cpu":
+        print("CUDA is not available: running on CPU")
+
+    if args.eval_checkpoint is not None:
+        returns = evaluate(args.eval_checkpoint, args.eval_episodes, device,
+                           "videos/eval" if args.capture_video else None, seed=args.seed)
+        print(f"evaluated {args.eval_checkpoint}: {len(returns)} episodes, "
+              f"return {np.mean(returns):.1f} +- {np.std(returns):.1f}")
+        return 0
+
+    checkpoint = None
+    if args.resume is not None:
+        checkpoint = load_checkpoint(args.resume, device)
+        args = resolve_resume(args, checkpoint)
+        run_name = checkpoint["run_name"]
+    else:
+        run_name = args.run_name or f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    run_dir = os.path.join("runs", run_name)
+    checkpoint_path = os.path.join(run_dir, "checkpoint.pt")
+    batch_size = args.num_envs * args.num_steps
+    num_iterations = args.total_timesteps // batch_size
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.use_deterministic_algorithms(args.torch_deterministic)
+
+    if args.capture_video:
+        if "DISPLAY" not in os.environ:
+            os.environ.setdefault("MUJOCO_GL", "egl")
+        check_video_support(args.env_id)
+    envs = make_vector_env(args.env_id, args.num_envs, f"videos/{run_name}" if args.capture_video else None)
+    agent = build_agent(args, envs, device)
+    optimizer = torch.optim.Adam(agent.critic.parameters(), lr=args.learning_rate, eps=1e-5,
+                                 **({"fused": True} if device.type == "cuda" else {"foreach": True}))
+    reward_scaler = RewardScaler(args.num_envs, args.gamma).to(device)
+    completed = 0  # the last iteration whose update is done: what a checkpoint holds
+    if checkpoint is not None:
+        agent.load_state_dict(checkpoint["agent"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        reward_scaler.load_state_dict(checkpoint["reward_scaler"])
+        completed = checkpoint["iteration"]
+        set_rng_states(checkpoint["rng"])
+        print(f"resuming {run_name} at step {completed * batch_size}")
+    start_iteration = completed
+
+    def write_checkpoint() -> None:
+        save_checkpoint(checkpoint_path, run_name=run_name, args=asdict(args), iteration=completed,
+                        agent=agent.state_dict(), optimizer=optimizer.state_dict(),
+                        reward_scaler=reward_scaler.state_dict(), rng=rng_states(),
+                        env_rng=env_rng_states(envs))
+
+    os.makedirs(run_dir, exist_ok=True)
+    writer = SummaryWriter(run_dir)
+    if checkpoint is None:
+        writer.add_text("hyperparameters", "|param|value|\n|-|-|\n"
+                        + "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
+    rollout = Rollout(args.num_steps, args.num_envs, envs.single_observation_space.shape,
+                      envs.single_action_space.shape, device)
+    stop = StopRequest()
+    recent_returns = deque(maxlen=20)
+    if checkpoint is None:
+        next_obs_np, _ = envs.reset(seed=args.seed)
+    else:
+        # Episodes in progress are not saved: a resumed run starts new ones, drawn from the envs' saved
+        # random generators (so they continue the run's stream rather than replay its first episodes).
+        set_env_rng_states(envs, checkpoint["env_rng"])
+        next_obs_np, _ = envs.reset()
+    with torch.inference_mode():
+        next_obs = agent.normalize(torch.as_tensor(next_obs_np, dtype=torch.float32, device=device), update=True)
+    start_time = time.time()
+
+    try:
+        for iteration in range(start_iteration + 1, num_iterations + 1):
+            global_step = (iteration - 1) * batch_size
+            # Linear schedules: from the initial value at the first iteration towards 0 after the last.
+            progress = (iteration - 1) / num_iterations
+            lr = args.learning_rate * (1.0 - progress) if args.anneal_lr else args.learning_rate
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+
+            # 1. Rollout
+            rollout_start = time.perf_counter()
+            next_obs, episodes, complete, env_seconds = collect_rollout(
+                agent, envs, rollout, next_obs, reward_scaler if args.norm_reward else None,
+                args.bootstrap_truncated, should_stop=lambda: stop.signum is not None)
+            if not complete:
+                break  # interrupted: the partial rollout is dropped; the checkpoint holds the last full iteration
+            rollout_seconds = time.perf_counter() - rollout_start
+
+            # 2. Advantages (no_grad, not inference_mode: the update's autograd graph takes them as inputs)
+            with torch.no_grad():
+                advantages, returns = compute_gae(rollout.rewards, rollout.values, rollout.next_values,
+                                                  rollout.terminations, rollout.dones, args.gamma, args.gae_lambda)
+
+            # 3. Update
+            update_start = time.perf_counter()
+            batch = {"obs": rollout.obs.flatten(0, 1), "actions": rollout.actions.flatten(0, 1),
+                     "log_probs": rollout.log_probs.flatten(), "advantages": advantages.flatten(),
+                     "returns": returns.flatten(), "values": rollout.values.flatten()}
+            try:
+                stats = trpo_update(agent, optimizer, batch, args)
+            except FloatingPointError as e:
+                raise FloatingPointError(f"{e} of iteration {iteration}") from None
+            update_seconds = time.perf_counter() - update_start
+            completed = iteration
+
+            # 4. Logging
+            global_step = iteration * batch_size
+            for step, episode_return, episode_length in episodes:
+                episode_end = (iteration - 1) * batch_size + (step + 1) * args.num_envs
+                writer.add_scalar("charts/episodic_return", episode_return, episode_end)
+                writer.add_scalar("charts/episodic_length", episode_length, episode_end)
+                recent_returns.append(episode_return)
+            sps = int((iteration - start_iteration) * batch_size / (time.time() - start_time))
+            scalars = {
+                "charts/learning_rate": lr, "charts/SPS": sps,
+                "charts/policy_std": agent.actor_log_std.exp().mean().item(),
+                "time/rollout_seconds": rollout_seconds, "time/env_seconds": env_seconds,
+                "time/update_seconds": update_seconds,
+                "losses/explained_variance": explained_variance(batch["values"], batch["returns"]),
+                **{f"losses/{key}": stats[key] for key in
+                   ("kl", "surrogate_improvement", "expected_improvement", "backtracks", "step_accepted",
+                    "cg_residual", "step_norm", "value_loss", "entropy", "grad_norm")},
+            }
+            for tag, value in scalars.items():
+                writer.add_scalar(tag, value, global_step)
+            eta_minutes = (num_iterations - iteration) * batch_size / max(sps, 1) / 60
+            mean_return = f"{np.mean(recent_returns):9.1f}" if recent_returns else "        -"
+            print(f"step {global_step:>9}/{num_iterations * batch_size} | SPS {sps:>6} | "
+                  f"return {mean_return} (last {len(recent_returns)} episodes) | ETA {eta_minutes:5.1f} min", flush=True)
+
+            if args.checkpoint_every and iteration % args.checkpoint_every == 0:
+                write_checkpoint()
+            if stop.signum is not None:
+                break
+    except FloatingPointError as e:
+        kept = f"; the last checkpoint {checkpoint_path} is kept" if os.path.exists(checkpoint_path) else ""
+        print(f"error: {e}: stopping (logs in {run_dir}{kept})", file=sys.stderr)
+        return 1
+    finally:
+        writer.close()  # flushes the event file, also on an error
+
+    if stop.signum is not None or args.save_model:
+        write_checkpoint()
+    envs.close()
+    if stop.signum is not None:
+        print(f"interrupted: checkpoint of step {completed * batch_size} written to {checkpoint_path}\n"
+              f"resume with: python {os.path.basename(__file__)} --resume {checkpoint_path}", file=sys.stderr)
+        return 128 + stop.signum
+    if args.save_model:
+        print(f"model saved to {checkpoint_path}; evaluate with: "
+              f"python {os.path.basename(__file__)} --eval-checkpoint {checkpoint_path}")
+    return 0
+
+
+def cli() -> None:
+    args = tyro.cli(Args)
+    try:
+        sys.exit(main(args))
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    cli()
