@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# PPO (continuous) with default flags on HalfCheetah-v4, 3 seeds, 1M steps (488 iterations x 2048 = 999,424).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python benchmark/sweep.py --name halfcheetah_ppo --script ppo_continuous.py --envs HalfCheetah-v4 --seeds 1 2 3 --jobs 2
+python benchmark/summarize.py runs/halfcheetah_ppo --out benchmark/results/halfcheetah_ppo --last 20 \
+    --plot-tags losses/approx_kl losses/clipfrac losses/explained_variance losses/entropy
