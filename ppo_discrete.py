@@ -383,6 +383,19 @@ def kl_estimates(log_ratio: torch.Tensor):
     return (-log_ratio).mean(), (log_ratio.exp() - 1.0 - log_ratio).mean()
 
 
+def total_loss(policy_loss, v_loss, entropy, log_ratio, clip_eps, value_coef, entropy_coef):
+    """loss = policy_loss + c1 L^V - c2 mean(H), and the info dict of floats that both objectives report."""
+    entropy_mean = entropy.mean()
+    loss = policy_loss + value_coef * v_loss - entropy_coef * entropy_mean
+    with torch.no_grad():
+        old_approx_kl, approx_kl = kl_estimates(log_ratio)
+        clipfrac = ((log_ratio.exp() - 1.0).abs() > clip_eps).float().mean()
+    info = {"loss": loss.item(), "policy_loss": policy_loss.item(), "value_loss": v_loss.item(),
+            "entropy": entropy_mean.item(), "approx_kl": approx_kl.item(),
+            "old_approx_kl": old_approx_kl.item(), "clipfrac": clipfrac.item()}
+    return loss, info
+
+
 def ppo_loss(new_log_probs, old_log_probs, advantages, values, old_values, returns, entropy,
              clip_eps=0.2, value_coef=0.5, entropy_coef=0.0, value_clip=True):
     """The PPO-Clip loss to minimise (PPO paper, eq. 7 and 9):
@@ -399,15 +412,7 @@ def ppo_loss(new_log_probs, old_log_probs, advantages, values, old_values, retur
     ratio = log_ratio.exp()
     policy_loss = -torch.min(ratio * advantages, ratio.clamp(1.0 - clip_eps, 1.0 + clip_eps) * advantages).mean()
     v_loss = value_loss(values, old_values, returns, clip_eps, value_clip)
-    entropy_mean = entropy.mean()
-    loss = policy_loss + value_coef * v_loss - entropy_coef * entropy_mean
-    with torch.no_grad():
-        old_approx_kl, approx_kl = kl_estimates(log_ratio)
-        clipfrac = ((ratio - 1.0).abs() > clip_eps).float().mean()
-    info = {"loss": loss.item(), "policy_loss": policy_loss.item(), "value_loss": v_loss.item(),
-            "entropy": entropy_mean.item(), "approx_kl": approx_kl.item(),
-            "old_approx_kl": old_approx_kl.item(), "clipfrac": clipfrac.item()}
-    return loss, info
+    return total_loss(policy_loss, v_loss, entropy, log_ratio, clip_eps, value_coef, entropy_coef)
 
 
 def kl_penalty_loss(new_log_probs, old_log_probs, advantages, values, old_values, returns, entropy,
@@ -426,15 +431,7 @@ def kl_penalty_loss(new_log_probs, old_log_probs, advantages, values, old_values
     kl = ratio - 1.0 - log_ratio
     policy_loss = -(ratio * advantages - beta * kl).mean()
     v_loss = value_loss(values, old_values, returns, clip_eps, value_clip)
-    entropy_mean = entropy.mean()
-    loss = policy_loss + value_coef * v_loss - entropy_coef * entropy_mean
-    with torch.no_grad():
-        old_approx_kl, approx_kl = kl_estimates(log_ratio)
-        clipfrac = ((ratio - 1.0).abs() > clip_eps).float().mean()
-    info = {"loss": loss.item(), "policy_loss": policy_loss.item(), "value_loss": v_loss.item(),
-            "entropy": entropy_mean.item(), "approx_kl": approx_kl.item(),
-            "old_approx_kl": old_approx_kl.item(), "clipfrac": clipfrac.item()}
-    return loss, info
+    return total_loss(policy_loss, v_loss, entropy, log_ratio, clip_eps, value_coef, entropy_coef)
 
 
 def update_kl_beta(beta: float, kl: float, kl_target: float) -> float:
@@ -462,7 +459,7 @@ def ppo_update(agent: Agent, optimizer: torch.optim.Optimizer, batch: dict, args
     returns, values). Returns the loss statistics averaged over all minibatch steps taken, the mean
     gradient norm (before clipping) and the number of epochs run (fewer when --target-kl stops early)."""
     batch_size = batch["obs"].shape[0]
-    totals, num_updates = {}, 0
+    totals, num_updates, kl_exceeded = {}, 0, False
     grad_norm_total = torch.zeros((), device=batch["obs"].device)
     for epoch in range(args.update_epochs):
         permutation = torch.randperm(batch_size, device=batch["obs"].device)
@@ -490,11 +487,13 @@ def ppo_update(agent: Agent, optimizer: torch.optim.Optimizer, batch: dict, args
             num_updates += 1
             for key, value in info.items():
                 totals[key] = totals.get(key, 0.0) + value
-            if args.target_kl is not None and info["approx_kl"] > args.target_kl:
-                stats = {key: value / num_updates for key, value in totals.items()}
-                return {**stats, "grad_norm": grad_norm_total.item() / num_updates, "epochs": epoch + 1}
+            kl_exceeded = args.target_kl is not None and info["approx_kl"] > args.target_kl
+            if kl_exceeded:
+                break
+        if kl_exceeded:
+            break
     stats = {key: value / num_updates for key, value in totals.items()}
-    return {**stats, "grad_norm": grad_norm_total.item() / num_updates, "epochs": args.update_epochs}
+    return {**stats, "grad_norm": grad_norm_total.item() / num_updates, "epochs": epoch + 1}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -511,12 +510,13 @@ def rng_states() -> dict:
 
 
 def set_rng_states(states: dict) -> None:
+    """Restore rng_states(). Generator states must be CPU tensors, wherever map_location put them."""
     random.setstate(states["python"])
-    torch.set_rng_state(states["torch"])
+    torch.set_rng_state(states["torch"].cpu())
     if states["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
+        torch.cuda.set_rng_state_all([state.cpu() for state in states["cuda"]])
     name, keys, *rest = states["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+    np.random.set_state((name, keys.cpu().numpy().astype(np.uint32), *rest))
 
 
 def env_rng_states(envs: gym.vector.VectorEnv) -> list:

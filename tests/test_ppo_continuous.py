@@ -34,3 +34,24 @@ def test_env_gets_clipped_action_and_unclipped_action_is_stored_and_scored():
     # log-probs are those of the unclipped samples under the policy that drew them
     mean = agent.actor_mean(rollout.obs)
     torch.testing.assert_close(rollout.log_probs, ppo.gaussian_log_prob(mean, agent.actor_log_std, rollout.actions))
+
+
+def test_target_kl_stops_the_epochs_early():
+    from dataclasses import replace
+
+    def update(target_kl):
+        torch.manual_seed(0)
+        agent = ppo.Agent(3, 2, (8,), 0.0, norm_obs=False)
+        g = torch.Generator().manual_seed(0)
+        obs = torch.randn(64, 3, generator=g)
+        with torch.no_grad():
+            actions, log_probs, values = agent.act(obs)
+        batch = {"obs": obs, "actions": actions, "log_probs": log_probs, "advantages": torch.randn(64, generator=g),
+                 "returns": torch.randn(64, generator=g), "values": values}
+        args = replace(ppo.Args(), minibatch_size=16, update_epochs=5, target_kl=target_kl, learning_rate=1e-2)
+        optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate)
+        return ppo.ppo_update(agent, optimizer, batch, args, entropy_coef=0.0, kl_beta=1.0)
+
+    assert update(None)["epochs"] == 5
+    stopped = update(1e-6)  # the first minibatch step already moves the policy further than this
+    assert stopped["epochs"] == 1
