@@ -64,13 +64,14 @@ COMMON_TAGS = {"charts/episodic_return", "charts/episodic_length", "charts/SPS",
                "losses/explained_variance", "losses/entropy"}
 PPO_TAGS = COMMON_TAGS | {"charts/learning_rate", "losses/policy_loss", "losses/approx_kl", "losses/old_approx_kl",
                           "losses/clipfrac", "losses/grad_norm"}
+PPO_NO_FLAGS = ["--no-value-clip", "--no-norm-adv", "--no-anneal-lr", "--no-grad-clip", "--no-norm-obs",
+                "--no-norm-reward", "--no-bootstrap-truncated", "--no-torch-deterministic", "--no-cuda",
+                "--no-capture-video", "--no-save-model", "--no-anneal-entropy"]
 SCRIPT_CONFIG = {
     "ppo_continuous": {
         "tiny": ["--env-id", "Hopper-v4", "--num-envs", "2", "--num-steps", "64", "--minibatch-size", "32",
                  "--update-epochs", "2", "--hidden-sizes", "16", "16", "--total-timesteps", "256"],
-        "no_flags": ["--no-value-clip", "--no-norm-adv", "--no-anneal-lr", "--no-grad-clip", "--no-norm-obs",
-                     "--no-norm-reward", "--no-bootstrap-truncated", "--no-torch-deterministic", "--no-cuda",
-                     "--no-capture-video", "--no-save-model", "--no-anneal-entropy"],
+        "no_flags": PPO_NO_FLAGS,
         "tags": PPO_TAGS | {"charts/policy_std"},
         "other_kind_env": ("CartPole-v1", "ppo_discrete.py"),
         "resume_exact": ["--env-id", "HalfCheetah-v4", "--num-envs", "1", "--num-steps", "500",
@@ -80,9 +81,7 @@ SCRIPT_CONFIG = {
     "ppo_discrete": {
         "tiny": ["--env-id", "CartPole-v1", "--num-envs", "2", "--num-steps", "64", "--minibatch-size", "32",
                  "--update-epochs", "2", "--hidden-sizes", "16", "16", "--total-timesteps", "256"],
-        "no_flags": ["--no-value-clip", "--no-norm-adv", "--no-anneal-lr", "--no-grad-clip", "--no-norm-obs",
-                     "--no-norm-reward", "--no-bootstrap-truncated", "--no-torch-deterministic", "--no-cuda",
-                     "--no-capture-video", "--no-save-model", "--no-anneal-entropy"],
+        "no_flags": PPO_NO_FLAGS,
         "tags": PPO_TAGS,
         "other_kind_env": ("Hopper-v4", "ppo_continuous.py"),
         "resume_exact": ["--env-id", "CartPole-v1", "--num-envs", "2", "--num-steps", "128", "--minibatch-size",
