@@ -792,9 +792,11 @@ def main(args: Args) -> int:
             rollout_seconds = time.perf_counter() - rollout_start
 
             # 2. Advantages (no_grad, not inference_mode: the update's autograd graph takes them as inputs)
+            gae_start = time.perf_counter()
             with torch.no_grad():
                 advantages, returns = compute_gae(rollout.rewards, rollout.values, rollout.next_values,
                                                   rollout.terminations, rollout.dones, args.gamma, args.gae_lambda)
+            gae_seconds = time.perf_counter() - gae_start
 
             # 3. Update
             update_start = time.perf_counter()
@@ -822,7 +824,7 @@ def main(args: Args) -> int:
                 "charts/learning_rate": lr, "charts/entropy_coef": entropy_coef, "charts/SPS": sps,
                 "charts/policy_std": agent.actor_log_std.exp().mean().item(), "charts/update_epochs": stats["epochs"],
                 "time/rollout_seconds": rollout_seconds, "time/env_seconds": env_seconds,
-                "time/update_seconds": update_seconds,
+                "time/gae_seconds": gae_seconds, "time/update_seconds": update_seconds,
                 "losses/explained_variance": explained_variance(batch["values"], batch["returns"]),
                 **{f"losses/{key}": stats[key] for key in
                    ("policy_loss", "value_loss", "entropy", "approx_kl", "old_approx_kl", "clipfrac", "grad_norm")},

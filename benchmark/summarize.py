@@ -68,7 +68,9 @@ def parse_run_name(name: str):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sweep_dir", nargs="+", help="runs/<sweep> directories (several are merged)")
+    parser.add_argument("sweep_dir", nargs="+",
+                        help="runs/<sweep> directories (several are merged); LABEL=DIR names the variants of DIR "
+                             "'LABEL <variant>', to tell apart sweeps of different scripts")
     parser.add_argument("--out", required=True, help="output prefix: <out>.md, <out>.csv, <out>.png")
     parser.add_argument("--last", type=int, default=20, help="episodes averaged for the final return")
     parser.add_argument("--threshold", type=float, default=None, help="report steps to reach this return")
@@ -77,13 +79,16 @@ def main() -> int:
     parser.add_argument("--title", default="", help="title prefix of the plots")
     args = parser.parse_args()
 
-    runs = sorted(d for sweep in args.sweep_dir for d in glob.glob(os.path.join(sweep, "*__*__*")) if os.path.isdir(d))
+    labelled = [sweep.split("=", 1) if "=" in sweep else ("", sweep) for sweep in args.sweep_dir]
+    runs = sorted((label, d) for label, sweep in labelled for d in glob.glob(os.path.join(sweep, "*__*__*"))
+                  if os.path.isdir(d))
     if not runs:
         print(f"error: no runs under {args.sweep_dir}", file=sys.stderr)
         return 2
     per_run = []
-    for run_dir in runs:
+    for label, run_dir in runs:
         variant, env, seed = parse_run_name(os.path.basename(run_dir))
+        variant = f"{label} {variant}" if label else variant
         steps, returns = read_episodes(run_dir)
         if len(returns) == 0:
             continue

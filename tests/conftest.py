@@ -61,7 +61,9 @@ def in_tmp(tmp_path, monkeypatch):
 # Per script: a tiny configuration (a few seconds, episodes do end), the --no-* flags it must accept,
 # and the TensorBoard tags a run must write.
 COMMON_TAGS = {"charts/episodic_return", "charts/episodic_length", "charts/SPS", "losses/value_loss",
-               "losses/explained_variance", "losses/entropy"}
+               "losses/explained_variance", "losses/entropy",
+               # the phase timings benchmark/speed.py reads
+               "time/rollout_seconds", "time/env_seconds", "time/gae_seconds", "time/update_seconds"}
 PPO_TAGS = COMMON_TAGS | {"charts/learning_rate", "losses/policy_loss", "losses/approx_kl", "losses/old_approx_kl",
                           "losses/clipfrac", "losses/grad_norm"}
 PPO_NO_FLAGS = ["--no-value-clip", "--no-norm-adv", "--no-anneal-lr", "--no-grad-clip", "--no-norm-obs",

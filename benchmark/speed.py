@@ -1,0 +1,164 @@
+"""Training throughput of the three scripts, against the rate at which the simulator alone can step.
+
+    python benchmark/speed.py [--iterations 6] [--min-steps 12288] [--out benchmark/results/speed]
+
+For every (script, config) below, in one run on this machine:
+1. env-only rate: the script's own vector env (its make_vector_env: same wrappers, same autoreset mode)
+   stepped with random actions drawn beforehand, so only envs.step is timed. This is the simulator's limit.
+2. training: the script itself, run as a subprocess for one warm-up iteration and then at least
+   --iterations iterations (and --min-steps steps), writing TensorBoard events to a temporary directory.
+   Per iteration, the wall time is the gap between the iteration's logged scalars and the previous
+   iteration's (so everything is counted: rollout, GAE, update, logging); the split comes from the
+   time/* scalars the script logs: env stepping (time/env_seconds), policy inference and storage during
+   the rollout (time/rollout_seconds - env), GAE (time/gae_seconds), update (time/update_seconds), and
+   the rest (schedules, logging).
+3. ratio = training SPS / env-only SPS.
+
+Configs: A is the classic PPO-paper setting (one env x 2048 steps, hidden 64 64, minibatch 64, 10
+epochs); B is the script's defaults. The continuous scripts run HalfCheetah-v4, the discrete one
+CartPole-v1. Run it with nothing else busy on the machine: it times wall clock.
+"""
+
+import argparse
+import importlib
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG_A = ["--num-envs", "1", "--num-steps", "2048", "--hidden-sizes", "64", "64", "--minibatch-size", "64",
+            "--update-epochs", "10"]
+CASES = [  # (script, env id, config name, flags)
+    ("ppo_continuous", "HalfCheetah-v4", "A", CONFIG_A),
+    ("ppo_continuous", "HalfCheetah-v4", "B", []),
+    ("trpo_continuous", "HalfCheetah-v4", "A", CONFIG_A),
+    ("trpo_continuous", "HalfCheetah-v4", "B", []),
+    ("ppo_discrete", "CartPole-v1", "A", CONFIG_A),
+    ("ppo_discrete", "CartPole-v1", "B", []),
+]
+PHASES = ["env", "inference", "gae", "update", "other"]
+
+
+def script_args(script: str, env_id: str, flags: list):
+    """The script's Args for these flags, parsed by the script's own CLI (tyro)."""
+    import tyro
+
+    module = importlib.import_module(script)
+    return module, tyro.cli(module.Args, args=["--env-id", env_id, *flags])
+
+
+def env_only_rate(module, args, steps: int, seed: int = 0) -> float:
+    """Steps per second of the script's vector env under random actions (drawn before timing)."""
+    envs = module.make_vector_env(args.env_id, args.num_envs)
+    envs.action_space.seed(seed)
+    envs.reset(seed=seed)
+    batches = math.ceil(steps / args.num_envs)
+    actions = [envs.action_space.sample() for _ in range(batches)]
+    for action in actions[:100]:  # warm-up
+        envs.step(action)
+    start = time.perf_counter()
+    for action in actions:
+        envs.step(action)
+    seconds = time.perf_counter() - start
+    envs.close()
+    return batches * args.num_envs / seconds
+
+
+def read_scalars(run_dir: str) -> dict:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(run_dir, size_guidance={"scalars": 0})
+    accumulator.Reload()
+    return {tag: accumulator.Scalars(tag) for tag in accumulator.Tags()["scalars"]}
+
+
+def training_rate(script: str, env_id: str, flags: list, batch_size: int, iterations: int) -> dict:
+    """Run the script for 1 + iterations iterations; SPS and time split over all but the first."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = os.path.join(tmp, "run")
+        command = [sys.executable, os.path.join(ROOT, f"{script}.py"), "--env-id", env_id, *flags,
+                   "--total-timesteps", str((1 + iterations) * batch_size), "--run-name", run_dir,
+                   "--checkpoint-every", "0"]
+        result = subprocess.run(command, cwd=tmp, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
+        scalars = read_scalars(run_dir)
+    # One SPS scalar per iteration: its wall time marks the end of the iteration's work.
+    ends = np.array([event.wall_time for event in scalars["charts/SPS"]])
+    seconds = float(ends[-1] - ends[0])  # iterations 2 .. 1 + iterations
+
+    def total(tag):
+        return float(sum(event.value for event in scalars[tag][1:]))
+
+    env, rollout, gae, update = (total(f"time/{name}_seconds") for name in ("env", "rollout", "gae", "update"))
+    split = {"env": env, "inference": rollout - env, "gae": gae, "update": update,
+             "other": seconds - rollout - gae - update}
+    return {"sps": iterations * batch_size / seconds, "seconds": seconds,
+            "split": {phase: value / seconds for phase, value in split.items()}}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--iterations", type=int, default=6, help="timed iterations after the warm-up (at least)")
+    parser.add_argument("--min-steps", type=int, default=12288, help="timed environment steps (at least)")
+    parser.add_argument("--only", nargs="*", default=None, help="run only these scripts")
+    parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[],
+                        help="flags added to every training run (e.g. --extra --compile)")
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmark", "results", "speed"),
+                        help="output prefix: <out>.md and <out>.csv")
+    args = parser.parse_args()
+    sys.path.insert(0, ROOT)
+    import torch
+
+    load = os.getloadavg()[0]
+    header = (f"Machine: {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
+              f"torch {torch.__version__}, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}; "
+              f"load average before the run {load:.2f}.")
+    print(header, flush=True)
+    rows = []
+    for script, env_id, config, flags in CASES:
+        if args.only and script not in args.only:
+            continue
+        flags = flags + args.extra
+        module, script_args_ = script_args(script, env_id, flags)
+        batch_size = script_args_.num_envs * script_args_.num_steps
+        iterations = max(args.iterations, math.ceil(args.min_steps / batch_size))
+        env_sps = env_only_rate(module, script_args_, steps=max(args.min_steps, 2 * batch_size))
+        train = training_rate(script, env_id, flags, batch_size, iterations)
+        row = {"script": f"{script}.py", "env": env_id, "config": config, "flags": " ".join(flags) or "(defaults)",
+               "batch": batch_size, "env_sps": env_sps, "train_sps": train["sps"],
+               "ratio": train["sps"] / env_sps, **{f"{p}_share": train["split"][p] for p in PHASES}}
+        rows.append(row)
+        print(f"{row['script']:20} {config} {env_id:15} env-only {env_sps:8.0f} SPS | training {train['sps']:6.0f} "
+              f"SPS | ratio {row['ratio']:.2f} | " + " ".join(f"{p} {100 * train['split'][p]:4.1f}%" for p in PHASES),
+              flush=True)
+
+    lines = [header, "",
+             "| script | env | config | batch | env-only SPS | training SPS | ratio | env | inference | GAE | update "
+             "| other |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['script']} | {r['env']} | {r['config']} | {r['batch']} | {r['env_sps']:,.0f} | "
+                     f"{r['train_sps']:,.0f} | {r['ratio']:.2f} | "
+                     + " | ".join(f"{100 * r[f'{p}_share']:.0f}%" for p in PHASES) + " |")
+    lines += ["", "Config A: " + " ".join(CONFIG_A) + ". Config B: the script's defaults. The phase columns "
+              "are shares of the training wall time."]
+    with open(f"{args.out}.md", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(f"{args.out}.csv", "w") as f:
+        keys = list(rows[0])
+        f.write(",".join(keys) + "\n")
+        for r in rows:
+            f.write(",".join(f"{r[k]:.4f}" if isinstance(r[k], float) else f'"{r[k]}"' for k in keys) + "\n")
+    print(f"wrote {args.out}.md, {args.out}.csv")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
