@@ -6,7 +6,8 @@
 Each run logs to runs/<name>/<variant>__<env>__<seed>/ (TensorBoard events, checkpoint.pt, stdout.log).
 A run that exited 0 leaves a file DONE there and is skipped by the next invocation; an unfinished one
 is resumed from its last checkpoint (runs write one every --checkpoint-every iterations), or restarted
-when it has none. Arguments after "--" go to every run.
+when it has none. A run in progress holds a file RUNNING (its sweep's pid), so several sweep processes
+started on the same runs share them out. Arguments after "--" go to every run.
 """
 
 import argparse
@@ -32,6 +33,39 @@ def run_one(script: str, run_name: str, argv: list, checkpoint_every: int) -> tu
     if os.path.exists(os.path.join(run_dir, "DONE")):
         return run_name, "skipped (done)", 0.0
     os.makedirs(run_dir, exist_ok=True)
+    if not claim(run_dir):
+        return run_name, "skipped (running in another sweep process)", 0.0
+    try:
+        return run_claimed(script, run_name, run_dir, argv, checkpoint_every)
+    finally:
+        os.remove(os.path.join(run_dir, "RUNNING"))
+
+
+def claim(run_dir: str) -> bool:
+    """Create run_dir/RUNNING holding our pid, unless a live process holds it: several sweep processes
+    over the same runs then share them out instead of running one twice."""
+    lock = os.path.join(run_dir, "RUNNING")
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                with open(lock) as f:
+                    os.kill(int(f.read().strip() or 0), 0)  # raises if that process is gone
+                return False
+            except (ProcessLookupError, ValueError, FileNotFoundError):
+                try:
+                    os.remove(lock)  # stale: its sweep died
+                except FileNotFoundError:
+                    pass
+                continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return True
+    return False
+
+
+def run_claimed(script: str, run_name: str, run_dir: str, argv: list, checkpoint_every: int) -> tuple:
     command = [sys.executable, os.path.join(ROOT, script), "--run-name", run_name,
                "--checkpoint-every", str(checkpoint_every), *argv]
     checkpoint = os.path.join(run_dir, "checkpoint.pt")
