@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python benchmark/sweep.py --name trpo_mujoco --script trpo_continuous.py --envs HalfCheetah-v4 Hopper-v4 \
     --seeds 1 2 3 --jobs 2
-python benchmark/summarize.py runs/trpo_mujoco --out benchmark/results/trpo_mujoco --last 20 \
-    --plot-tags losses/kl losses/backtracks
+python benchmark/summarize.py runs/trpo_mujoco --out benchmark/results/trpo_mujoco --last 20 --title "TRPO " \
+    --plot-tags losses/kl losses/backtracks losses/surrogate_improvement losses/explained_variance
