@@ -12,5 +12,5 @@ python benchmark/sweep.py --name halfcheetah_ablations --script ppo_continuous.p
     --variant no-bootstrap-truncated=--no-bootstrap-truncated \
     --variant kl-penalty="--objective kl-penalty"
 python benchmark/summarize.py runs/halfcheetah_ppo runs/halfcheetah_ablations \
-    --out benchmark/results/halfcheetah_ablations --last 20 --title "PPO ablations" \
-    --plot-tags losses/approx_kl losses/clipfrac losses/explained_variance
+    --out benchmark/results/halfcheetah_ablations --last 20 --title "PPO ablations, " \
+    --plot-tags losses/approx_kl losses/clipfrac losses/explained_variance losses/entropy
