@@ -10,5 +10,5 @@ python benchmark/sweep.py --name trpo_mujoco --script trpo_continuous.py --envs 
 python benchmark/sweep.py --name halfcheetah_ppo --script ppo_continuous.py --envs HalfCheetah-v4 --seeds 1 2 3 --jobs "$JOBS"
 python benchmark/sweep.py --name hopper_ppo --script ppo_continuous.py --envs Hopper-v4 --seeds 1 2 3 --jobs "$JOBS"
 python benchmark/summarize.py ppo=runs/halfcheetah_ppo ppo=runs/hopper_ppo trpo=runs/trpo_mujoco \
-    --out benchmark/results/ppo_vs_trpo --last 20 --title "PPO vs TRPO " \
+    --out benchmark/results/ppo_vs_trpo --last 20 --title "PPO vs TRPO, " \
     --plot-tags charts/policy_std losses/explained_variance
