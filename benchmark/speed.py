@@ -20,6 +20,7 @@ CartPole-v1. Run it with nothing else busy on the machine: it times wall clock.
 """
 
 import argparse
+import csv
 import importlib
 import math
 import os
@@ -30,6 +31,8 @@ import tempfile
 import time
 
 import numpy as np
+
+from summarize import load_events
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_A = ["--num-envs", "1", "--num-steps", "2048", "--hidden-sizes", "64", "64", "--minibatch-size", "64",
@@ -45,7 +48,7 @@ CASES = [  # (script, env id, config name, flags)
 PHASES = ["env", "inference", "gae", "update", "other"]
 
 
-def script_args(script: str, env_id: str, flags: list):
+def parse_script_args(script: str, env_id: str, flags: list):
     """The script's Args for these flags, parsed by the script's own CLI (tyro)."""
     import tyro
 
@@ -70,14 +73,6 @@ def env_only_rate(module, args, steps: int, seed: int = 0) -> float:
     return batches * args.num_envs / seconds
 
 
-def read_scalars(run_dir: str) -> dict:
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    accumulator = EventAccumulator(run_dir, size_guidance={"scalars": 0})
-    accumulator.Reload()
-    return {tag: accumulator.Scalars(tag) for tag in accumulator.Tags()["scalars"]}
-
-
 def training_rate(script: str, env_id: str, flags: list, batch_size: int, iterations: int) -> dict:
     """Run the script for 1 + iterations iterations; SPS and time split over all but the first."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,7 +83,7 @@ def training_rate(script: str, env_id: str, flags: list, batch_size: int, iterat
         result = subprocess.run(command, cwd=tmp, capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
-        scalars = read_scalars(run_dir)
+        scalars = load_events(run_dir)
     # One SPS scalar per iteration: its wall time marks the end of the iteration's work.
     ends = np.array([event.wall_time for event in scalars["charts/SPS"]])
     seconds = float(ends[-1] - ends[0])  # iterations 2 .. 1 + iterations
@@ -126,10 +121,10 @@ def main() -> int:
         if args.only and script not in args.only:
             continue
         flags = flags + args.extra
-        module, script_args_ = script_args(script, env_id, flags)
-        batch_size = script_args_.num_envs * script_args_.num_steps
+        module, run_args = parse_script_args(script, env_id, flags)
+        batch_size = run_args.num_envs * run_args.num_steps
         iterations = max(args.iterations, math.ceil(args.min_steps / batch_size))
-        env_sps = env_only_rate(module, script_args_, steps=max(args.min_steps, 2 * batch_size))
+        env_sps = env_only_rate(module, run_args, steps=max(args.min_steps, 2 * batch_size))
         train = training_rate(script, env_id, flags, batch_size, iterations)
         row = {"script": f"{script}.py", "env": env_id, "config": config, "flags": " ".join(flags) or "(defaults)",
                "batch": batch_size, "env_sps": env_sps, "train_sps": train["sps"],
@@ -151,11 +146,10 @@ def main() -> int:
               "are shares of the training wall time."]
     with open(f"{args.out}.md", "w") as f:
         f.write("\n".join(lines) + "\n")
-    with open(f"{args.out}.csv", "w") as f:
-        keys = list(rows[0])
-        f.write(",".join(keys) + "\n")
-        for r in rows:
-            f.write(",".join(f"{r[k]:.4f}" if isinstance(r[k], float) else f'"{r[k]}"' for k in keys) + "\n")
+    with open(f"{args.out}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({k: f"{v:.4f}" if isinstance(v, float) else v for k, v in r.items()} for r in rows)
     print(f"wrote {args.out}.md, {args.out}.csv")
     return 0
 

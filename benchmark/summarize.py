@@ -21,26 +21,28 @@ import numpy as np
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 
-def read_scalars(run_dir: str, tags) -> dict:
+def load_events(run_dir: str) -> dict:
+    """Every scalar event of a run (all of them, not a sample): {tag: [event(wall_time, step, value), ...]}."""
     accumulator = EventAccumulator(run_dir, size_guidance={"scalars": 0})
     accumulator.Reload()
-    present = set(accumulator.Tags()["scalars"])
-    out = {}
+    return {tag: accumulator.Scalars(tag) for tag in accumulator.Tags()["scalars"]}
+
+
+def read_scalars(run_dir: str, tags) -> dict:
+    """{tag: (steps, values)} for the tags the run logged, one value per step (the last one logged)."""
+    events, out = load_events(run_dir), {}
     for tag in tags:
-        if tag in present:
-            points = sorted({e.step: e.value for e in accumulator.Scalars(tag)}.items())
+        if tag in events:
+            points = sorted({e.step: e.value for e in events[tag]}.items())
             out[tag] = (np.array([s for s, _ in points]), np.array([v for _, v in points]))
     return out
 
 
 def read_episodes(run_dir: str):
     """(steps, returns) of every episode, in order of the step at which it ended."""
-    accumulator = EventAccumulator(run_dir, size_guidance={"scalars": 0})
-    accumulator.Reload()
-    if "charts/episodic_return" not in accumulator.Tags()["scalars"]:
-        return np.zeros(0), np.zeros(0)
-    events = sorted((e.step, e.wall_time, e.value) for e in accumulator.Scalars("charts/episodic_return"))
-    return np.array([s for s, _, _ in events]), np.array([v for _, _, v in events])
+    events = load_events(run_dir).get("charts/episodic_return", [])
+    ordered = sorted((e.step, e.wall_time, e.value) for e in events)
+    return np.array([s for s, _, _ in ordered]), np.array([v for _, _, v in ordered])
 
 
 def steps_to_threshold(steps, returns, threshold: float, window: int):
@@ -66,6 +68,13 @@ def parse_run_name(name: str):
     return variant, env, int(seed)
 
 
+def find_runs(sweep_dirs) -> list:
+    """(label, run_dir) of every run under the sweep directories; "LABEL=DIR" labels the runs of DIR."""
+    labelled = [sweep.split("=", 1) if "=" in sweep else ("", sweep) for sweep in sweep_dirs]
+    return sorted((label, d) for label, sweep in labelled for d in glob.glob(os.path.join(sweep, "*__*__*"))
+                  if os.path.isdir(d))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sweep_dir", nargs="+",
@@ -79,9 +88,7 @@ def main() -> int:
     parser.add_argument("--title", default="", help="title prefix of the plots")
     args = parser.parse_args()
 
-    labelled = [sweep.split("=", 1) if "=" in sweep else ("", sweep) for sweep in args.sweep_dir]
-    runs = sorted((label, d) for label, sweep in labelled for d in glob.glob(os.path.join(sweep, "*__*__*"))
-                  if os.path.isdir(d))
+    runs = find_runs(args.sweep_dir)
     if not runs:
         print(f"error: no runs under {args.sweep_dir}", file=sys.stderr)
         return 2

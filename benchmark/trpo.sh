@@ -6,3 +6,5 @@ python benchmark/sweep.py --name trpo_mujoco --script trpo_continuous.py --envs 
     --seeds 1 2 3 --jobs 2
 python benchmark/summarize.py runs/trpo_mujoco --out benchmark/results/trpo_mujoco --last 20 --title "TRPO " \
     --plot-tags losses/kl losses/backtracks losses/surrogate_improvement losses/explained_variance
+python benchmark/training_stats.py runs/trpo_mujoco --out benchmark/results/trpo_mujoco_stats.md \
+    --tags losses/kl losses/backtracks losses/step_accepted charts/policy_std losses/explained_variance
