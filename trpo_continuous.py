@@ -174,26 +174,33 @@ def make_vector_env(env_id: str, num_envs: int, video_dir: Optional[str] = None)
 class RunningMeanStd(nn.Module):
     """Running mean and variance of a stream of batches (Chan et al. parallel update).
 
-    For a batch with mean m_b, variance v_b and size n_b, and d = m_b - mean:
-        mean <- mean + d * n_b / n
-        var  <- (var * count + v_b * n_b + d^2 * count * n_b / n) / n,   n = count + n_b
-    The statistics are buffers, so they are saved in the state dict of the module that owns them.
+    For a batch with mean m_b, variance v_b and size n_b, with w = n_b / (count + n_b) and d = m_b - mean:
+        mean  <- (1 - w) * mean + w * m_b
+        var   <- (1 - w) * var + w * v_b + w * (1 - w) * d^2
+        count <- count + n_b
+    mean and var are buffers and count a Python float (so w costs no tensor op in the rollout loop);
+    all three are in the state dict of the module that owns them.
     """
 
     def __init__(self, shape=()):
         super().__init__()
         self.register_buffer("mean", torch.zeros(shape))
         self.register_buffer("var", torch.ones(shape))
-        self.register_buffer("count", torch.tensor(1e-4))
+        self.count = 1e-4
 
     def update(self, batch: torch.Tensor) -> None:
-        batch_mean, batch_var, batch_count = batch.mean(0), batch.var(0, unbiased=False), batch.shape[0]
+        batch_var, batch_mean = torch.var_mean(batch, 0, correction=0)
+        w = batch.shape[0] / (self.count + batch.shape[0])
         delta = batch_mean - self.mean
-        total = self.count + batch_count
-        self.mean += delta * batch_count / total
-        self.var.copy_((self.var * self.count + batch_var * batch_count
-                        + delta.square() * self.count * batch_count / total) / total)
-        self.count.copy_(total)
+        self.var.lerp_(batch_var, w).addcmul_(delta, delta, value=w * (1.0 - w))
+        self.mean.lerp_(batch_mean, w)
+        self.count += batch.shape[0]
+
+    def get_extra_state(self) -> torch.Tensor:
+        return torch.tensor(self.count, dtype=torch.float64)
+
+    def set_extra_state(self, state: torch.Tensor) -> None:
+        self.count = state.item()
 
 
 class RewardScaler(nn.Module):
@@ -270,11 +277,10 @@ class Agent(nn.Module):
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.critic(obs).squeeze(-1)
 
-    def act(self, obs: torch.Tensor):
-        """Sample a ~ N(mu(s), sigma^2); return the action, its log-prob and V(s)."""
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
+        """Sample a ~ N(mu(s), sigma^2); its log-prob and V(s) come after the rollout, batched."""
         mean = self.actor_mean(obs)
-        action = mean + torch.exp(self.actor_log_std) * torch.randn_like(mean)
-        return action, gaussian_log_prob(mean, self.actor_log_std, action), self.value(obs)
+        return mean + torch.exp(self.actor_log_std) * torch.randn_like(mean)
 
     def evaluate_actions(self, obs: torch.Tensor, actions: torch.Tensor):
         """log pi(a|s), entropy of pi(.|s) and V(s) under the current parameters."""
@@ -323,16 +329,16 @@ def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, 
 
     for step in range(num_steps):
         rollout.obs[step] = next_obs
-        action, log_prob, value = agent.act(next_obs)
-        rollout.actions[step], rollout.log_probs[step], rollout.values[step] = action, log_prob, value
+        action = agent.act(next_obs)
+        rollout.actions[step] = action
         # The env gets the action clipped to its bounds; the unclipped sample is what is stored and scored.
         env_start = time.perf_counter()
         next_obs_np, reward, terminated, truncated, info = envs.step(np.clip(action.cpu().numpy(), low, high))
         env_seconds += time.perf_counter() - env_start
         done = terminated | truncated
         # Without truncation bootstrapping, a time limit counts as a termination (as many implementations do).
-        rollout.terminations[step] = to_tensor(terminated if bootstrap_truncated else done)
-        rollout.dones[step] = to_tensor(done)
+        rollout.terminations[step].copy_(torch.from_numpy(terminated if bootstrap_truncated else done))
+        rollout.dones[step].copy_(torch.from_numpy(done))
         reward = to_tensor(reward)
         rollout.rewards[step] = reward if reward_scaler is None else reward_scaler(reward, rollout.dones[step])
         next_obs = agent.normalize(to_tensor(next_obs_np), update=True)
@@ -347,7 +353,12 @@ def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, 
                 episodes.append((step, float(info["episode"]["r"][i]), int(info["episode"]["l"][i])))
         if should_stop():
             return next_obs, episodes, False, env_seconds
-    # Where no episode ended at t, the next state's value is V(s_{t+1}), already computed when acting.
+    # The policy did not change during the rollout, so log pi_old(a_t|s_t) and V(s_t) of all steps come
+    # from one batched forward pass rather than num_steps small ones.
+    log_probs, _, values = agent.evaluate_actions(rollout.obs.flatten(0, 1), rollout.actions.flatten(0, 1))
+    rollout.log_probs.copy_(log_probs.view_as(rollout.log_probs))
+    rollout.values.copy_(values.view_as(rollout.values))
+    # Where no episode ended at t, the next state's value is V(s_{t+1}).
     following_values = torch.cat([rollout.values[1:], agent.value(next_obs).unsqueeze(0)])
     rollout.next_values.copy_(torch.where(rollout.dones.bool(), rollout.next_values, following_values))
     return next_obs, episodes, True, env_seconds
@@ -525,7 +536,8 @@ def trpo_update(agent: Agent, critic_optimizer: torch.optim.Optimizer, batch: di
             critic_optimizer.zero_grad(set_to_none=True)
             v_loss.backward()
             max_norm = args.max_grad_norm if args.grad_clip else math.inf  # inf: measure the norm, clip nothing
-            grad_norm_total += nn.utils.clip_grad_norm_(agent.critic.parameters(), max_norm, foreach=True)
+            critic_params = critic_optimizer.param_groups[0]["params"]
+            grad_norm_total += nn.utils.clip_grad_norm_(critic_params, max_norm, foreach=True)
             critic_optimizer.step()
             value_losses.append(v_loss.detach())
     return {"kl": kl, "surrogate_improvement": surrogate_new - surrogate_old,
@@ -539,7 +551,7 @@ def trpo_update(agent: Agent, critic_optimizer: torch.optim.Optimizer, batch: di
 # ------------------------------------------------------------------------------------------------
 # Checkpoints
 # ------------------------------------------------------------------------------------------------
-CHECKPOINT_FORMAT = "trpo_continuous/1"
+CHECKPOINT_FORMAT = "trpo_continuous/2"
 
 
 def rng_states() -> dict:
@@ -765,8 +777,7 @@ def main(args: Args) -> int:
         check_video_support(args.env_id)
     envs = make_vector_env(args.env_id, args.num_envs, f"videos/{run_name}" if args.capture_video else None)
     agent = build_agent(args, envs, device)
-    optimizer = torch.optim.Adam(agent.critic.parameters(), lr=args.learning_rate, eps=1e-5,
-                                 **({"fused": True} if device.type == "cuda" else {"foreach": True}))
+    optimizer = torch.optim.Adam(agent.critic.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
     reward_scaler = RewardScaler(args.num_envs, args.gamma).to(device)
     completed = 0  # the last iteration whose update is done: what a checkpoint holds
     if checkpoint is not None:

@@ -45,7 +45,8 @@ def test_target_kl_stops_the_epochs_early():
         g = torch.Generator().manual_seed(0)
         obs = torch.randn(64, 3, generator=g)
         with torch.no_grad():
-            actions, log_probs, values = agent.act(obs)
+            actions = agent.act(obs)
+            log_probs, _, values = agent.evaluate_actions(obs, actions)
         batch = {"obs": obs, "actions": actions, "log_probs": log_probs, "advantages": torch.randn(64, generator=g),
                  "returns": torch.randn(64, generator=g), "values": values}
         args = replace(ppo.Args(), minibatch_size=16, update_epochs=5, target_kl=target_kl, learning_rate=1e-2)

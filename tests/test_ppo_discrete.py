@@ -38,7 +38,8 @@ def test_sampling_follows_the_policy():
     with torch.no_grad():
         agent.actor[0].weight.zero_()
         agent.actor[0].bias.copy_(torch.log(torch.tensor([0.2, 0.3, 0.5])))
-        action, log_prob, _ = agent.act(torch.zeros(20000, 3))
+        action = agent.act(torch.zeros(20000, 3))
+        log_prob, _, _ = agent.evaluate_actions(torch.zeros(20000, 3), action)
     frequencies = torch.bincount(action, minlength=3).float() / 20000
     torch.testing.assert_close(frequencies, torch.tensor([0.2, 0.3, 0.5]), atol=0.015, rtol=0)
     torch.testing.assert_close(log_prob, torch.log(torch.tensor([0.2, 0.3, 0.5]))[action])

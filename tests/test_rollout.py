@@ -87,7 +87,7 @@ def test_termination_is_marked_and_has_no_bootstrap(module):
 def test_observation_normalization_is_shared_and_applied_to_final_obs(module):
     _, agent, rollout, _, _ = rollout_on(module, "Counter-v0", 5, norm_obs=True)
     # One set of statistics over both envs: 2 reset observations + 5 steps x 2 envs.
-    assert agent.obs_rms.count.item() == pytest.approx(12, abs=1e-3)
+    assert agent.obs_rms.count == pytest.approx(12, abs=1e-3)
     # At the truncation step (t = 2) the statistics hold, per env, [0,0] (reset), [1,0], [2,0] and the
     # next episode's [0,1]: mean [0.75, 0.25], var [1.25 - 0.5625, 0.25 - 0.0625] = [0.6875, 0.1875].
     # The final observation [3, 0] normalizes to [2.25 / sqrt(0.6875), -0.25 / sqrt(0.1875)], and the
@@ -107,7 +107,7 @@ def test_running_mean_std_matches_whole_data(module):
     # The prior (mean 0, var 1, count 1e-4) weighs 1e-4 / 31 of the result.
     torch.testing.assert_close(rms.mean.double(), everything.mean(0), atol=1e-3, rtol=1e-4)
     torch.testing.assert_close(rms.var.double(), everything.var(0, unbiased=False), atol=1e-3, rtol=1e-4)
-    assert rms.count.item() == pytest.approx(31, abs=1e-3)
+    assert rms.count == pytest.approx(31, abs=1e-3)
 
 
 def test_reward_scaler_divides_by_std_of_discounted_return(module):

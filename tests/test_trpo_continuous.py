@@ -131,7 +131,8 @@ def tiny_batch(agent, n=64, seed=0):
     g = torch.Generator().manual_seed(seed)
     obs = torch.randn(n, 3, generator=g)
     with torch.no_grad():
-        actions, log_probs, values = agent.act(obs)
+        actions = agent.act(obs)
+        log_probs, _, values = agent.evaluate_actions(obs, actions)
     return {"obs": obs, "actions": actions, "log_probs": log_probs, "advantages": torch.randn(n, generator=g),
             "returns": torch.randn(n, generator=g), "values": values}
 
