@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Humanoid-v4, 10M steps, 2 seeds (issue 8): the candidate the screen chose (benchmark/humanoid_screen.sh).
+# c2: 16 envs x 256 steps (batch 4096), minibatch 512, 10 epochs, learning rate 1e-4 annealed to 0,
+# initial policy std e^-1 = 0.37 (the actions are bounded to +-0.4), no value clipping; the rest default.
+# Resumable: finished runs are skipped, unfinished ones resume from their checkpoint (runs/humanoid/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS="${JOBS:-2}"
+C2="--num-envs 16 --num-steps 256 --minibatch-size 512 --learning-rate 1e-4 --log-std-init -1 --no-value-clip"
+python benchmark/sweep.py --name humanoid --script ppo_continuous.py --envs Humanoid-v4 --seeds 1 2 \
+    --jobs "$JOBS" --variant "c2=$C2" -- --total-timesteps 10000000
+python benchmark/summarize.py runs/humanoid --out benchmark/results/humanoid --last 20 \
+    --title "Humanoid-v4, 10M steps, " --plot-tags losses/approx_kl losses/clipfrac charts/policy_std
