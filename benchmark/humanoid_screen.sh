@@ -19,7 +19,7 @@ $SWEEP --seeds 1 \
     --variant "c1-minibatch-2048=${C1/--minibatch-size 512/--minibatch-size 2048}" \
     --variant "c1-gamma-0.995=$C1 --gamma 0.995" \
     -- --total-timesteps 2000000
-python benchmark/summarize.py runs/humanoid_screen --out benchmark/results/humanoid_screen --last 20 \
+python benchmark/summarize.py runs/humanoid_screen --out benchmark/results/humanoid_screen --last 20 --threshold 5000 \
     --title "Humanoid-v4 screen, " --plot-tags losses/approx_kl losses/clipfrac charts/policy_std
 python benchmark/training_stats.py runs/humanoid_screen --bin-steps 500000 \
     --out benchmark/results/humanoid_screen_stats.md \

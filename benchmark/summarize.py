@@ -45,6 +45,16 @@ def read_episodes(run_dir: str):
     return np.array([s for s, _, _ in ordered]), np.array([v for _, _, v in ordered])
 
 
+TIME_TAGS = ("time/rollout_seconds", "time/gae_seconds", "time/update_seconds")
+
+
+def training_minutes(run_dir: str) -> float:
+    """Minutes spent in rollouts, GAE and updates (the scripts' time/* scalars summed over iterations): the
+    run's wall time without the gaps of an interrupted and resumed run (a process paused mid-phase counts)."""
+    scalars = read_scalars(run_dir, TIME_TAGS)
+    return sum(values.sum() for _, values in scalars.values()) / 60
+
+
 def steps_to_threshold(steps, returns, threshold: float, window: int):
     """First step at which the mean of the last `window` episodes is at least threshold (None if never)."""
     for i in range(window - 1, len(returns)):
@@ -102,7 +112,7 @@ def main() -> int:
         per_run.append({
             "variant": variant, "env": env, "seed": seed, "run_dir": run_dir, "steps": steps, "returns": returns,
             "done": os.path.exists(os.path.join(run_dir, "DONE")), "last_step": int(steps[-1]),
-            "final": float(returns[-args.last:].mean()),
+            "final": float(returns[-args.last:].mean()), "minutes": training_minutes(run_dir),
             "to_threshold": None if args.threshold is None else steps_to_threshold(steps, returns, args.threshold,
                                                                                    args.last),
         })
@@ -111,17 +121,18 @@ def main() -> int:
     with open(f"{args.out}.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["variant", "env", "seed", "finished", "last_episode_step", f"final_return_last{args.last}",
-                         "steps_to_threshold"])
+                         "steps_to_threshold", "training_minutes"])
         for r in per_run:
             writer.writerow([r["variant"], r["env"], r["seed"], r["done"], r["last_step"], f"{r['final']:.1f}",
-                             r["to_threshold"] if r["to_threshold"] is not None else ""])
+                             r["to_threshold"] if r["to_threshold"] is not None else "", f"{r['minutes']:.1f}"])
 
     groups = defaultdict(list)
     for r in per_run:
         groups[(r["env"], r["variant"])].append(r)
     lines = [f"| env | variant | seeds | steps | final return (mean of last {args.last} episodes), mean +- std "
-             f"over seeds | per seed |" + (f" steps to {args.threshold:g} |" if args.threshold is not None else ""),
-             "|---|---|---|---|---|---|" + ("---|" if args.threshold is not None else "")]
+             f"over seeds | per seed |" + (f" steps to {args.threshold:g} |" if args.threshold is not None else "")
+             + " training minutes per seed |",
+             "|---|---|---|---|---|---|" + ("---|" if args.threshold is not None else "") + "---|"]
     for (env, variant), rs in sorted(groups.items()):
         finals = np.array([r["final"] for r in rs])
         row = (f"| {env} | {variant} | {len(rs)}{'' if all(r['done'] for r in rs) else ' (unfinished)'} | "
@@ -130,6 +141,7 @@ def main() -> int:
         if args.threshold is not None:
             reached = [r["to_threshold"] for r in rs]
             row += " " + ", ".join("never" if s is None else f"{s:,}" for s in reached) + " |"
+        row += " " + ", ".join(f"{r['minutes']:.0f}" for r in rs) + " |"
         lines.append(row)
     with open(f"{args.out}.md", "w") as f:
         f.write("\n".join(lines) + "\n")
