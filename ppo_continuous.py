@@ -4,7 +4,7 @@ One file, read top to bottom in the order of the algorithm:
     Args -> environments -> normalization -> agent -> GAE -> losses -> checkpoints -> evaluation -> main()
 
     python ppo_continuous.py                                        # HalfCheetah-v4, 1M steps
-    python ppo_continuous.py --env-id Walker2d-v4 --no-value-clip  # any Box-action gymnasium env
+    python ppo_continuous.py --env-id Walker2d-v4 --no-value-clip   # any Box-action gymnasium env
     python ppo_continuous.py --save-model                           # writes runs/<run>/checkpoint.pt
     python ppo_continuous.py --eval-checkpoint runs/<run>/checkpoint.pt --eval-episodes 10
     python ppo_continuous.py --resume runs/<run>/checkpoint.pt      # continue an interrupted run
