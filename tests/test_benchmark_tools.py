@@ -1,0 +1,66 @@
+"""The benchmark readers (benchmark/summarize.py, benchmark/training_stats.py) on event files written here,
+with expected numbers worked out by hand."""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+from torch.utils.tensorboard import SummaryWriter
+
+from conftest import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "benchmark"))
+import summarize  # noqa: E402
+import training_stats  # noqa: E402
+
+
+def write_run(run_dir, scalars):
+    """scalars: {tag: [(step, value), ...]}, written as TensorBoard events."""
+    writer = SummaryWriter(run_dir)
+    for tag, points in scalars.items():
+        for step, value in points:
+            writer.add_scalar(tag, value, step)
+    writer.close()
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    """Two seeds of one variant; seed 2 stopped before 2000 steps."""
+    root = tmp_path / "runs" / "toy"
+    write_run(str(root / "v__Toy-v0__1"), {
+        "losses/approx_kl": [(500, 1.0), (1000, 3.0), (1500, 5.0), (2000, 7.0)],
+        "time/rollout_seconds": [(1000, 30.0), (2000, 42.0)],
+        "time/gae_seconds": [(1000, 6.0), (2000, 6.0)],
+        "time/update_seconds": [(1000, 24.0), (2000, 12.0)],
+    })
+    write_run(str(root / "v__Toy-v0__2"), {
+        "losses/approx_kl": [(500, 2.0), (1000, 4.0)],
+    })
+    return root
+
+
+def test_training_minutes_sum_the_phase_times(sweep):
+    # (30 + 6 + 24) + (42 + 6 + 12) = 120 seconds
+    assert summarize.training_minutes(str(sweep / "v__Toy-v0__1")) == pytest.approx(2.0)
+    assert summarize.training_minutes(str(sweep / "v__Toy-v0__2")) == 0.0
+
+
+def test_bin_steps_line_up_runs_of_different_lengths(sweep, tmp_path, monkeypatch):
+    out = tmp_path / "stats.md"
+    monkeypatch.setattr(sys, "argv", ["training_stats.py", str(sweep), "--bin-steps", "1000",
+                                      "--tags", "losses/approx_kl", "--out", str(out)])
+    assert training_stats.main() == 0
+    header, _, row = out.read_text().splitlines()
+    assert "| 0-0.001M | 0.001-0.002M | 0.002-0.003M |" in header
+    cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    # [0, 1000): seed 1 has 1.0, seed 2 has 2.0 -> 1.5. [1000, 2000): seed 1 (3 + 5) / 2 = 4, seed 2 has 4 -> 4.
+    # [2000, 3000): only seed 1 reached it -> 7. Then min, max and the count over both seeds.
+    assert cells == ["Toy-v0", "v (2 seeds)", "losses/approx_kl", "1.5", "4", "7", "1", "7", "6 of 6"]
+
+
+def test_steps_to_threshold_uses_the_window_mean():
+    steps, returns = np.array([10, 20, 30, 40]), np.array([0.0, 10.0, 2.0, 9.0])
+    # window 2: means 5, 6, 5.5 at steps 20, 30, 40
+    assert summarize.steps_to_threshold(steps, returns, 6.0, 2) == 30
+    assert summarize.steps_to_threshold(steps, returns, 6.5, 2) is None
