@@ -21,6 +21,10 @@ $SWEEP --seeds 1 \
     --variant "c1-minibatch-2048=${C1/--minibatch-size 512/--minibatch-size 2048}" \
     --variant "c1-gamma-0.995=$C1 --gamma 0.995" \
     -- --total-timesteps 2000000
+# runs/humanoid_c1_10m, read by training_stats.py below but not run here: c1 on the 10M learning-rate schedule,
+# seed 1, stopped by hand (SIGTERM) at 1.48M steps once its KL per iteration had grown past 1 (commit 558685b):
+#   python benchmark/sweep.py --name humanoid_c1_10m --script ppo_continuous.py --envs Humanoid-v4 --seeds 1 \
+#       --variant "c1=$C1" -- --total-timesteps 10000000
 python benchmark/summarize.py runs/humanoid_screen --out benchmark/results/humanoid_screen --last 20 --threshold 5000 \
     --title "Humanoid-v4 screen, " --plot-tags losses/approx_kl losses/clipfrac charts/policy_std
 python benchmark/training_stats.py runs/humanoid_screen c1-10M-schedule=runs/humanoid_c1_10m --bin-steps 500000 \
