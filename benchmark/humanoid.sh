@@ -11,3 +11,5 @@ python benchmark/sweep.py --name humanoid --script ppo_continuous.py --envs Huma
     --jobs "$JOBS" --variant "c2=$C2" -- --total-timesteps 10000000
 python benchmark/summarize.py runs/humanoid --out benchmark/results/humanoid --last 20 --threshold 5000 \
     --title "Humanoid-v4, 10M steps, " --plot-tags losses/approx_kl losses/clipfrac charts/policy_std
+python benchmark/training_stats.py runs/humanoid --bin-steps 1000000 --out benchmark/results/humanoid_stats.md \
+    --tags charts/episodic_return losses/approx_kl losses/clipfrac charts/policy_std losses/explained_variance
