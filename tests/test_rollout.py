@@ -110,6 +110,23 @@ def test_running_mean_std_matches_whole_data(module):
     assert rms.count == pytest.approx(31, abs=1e-3)
 
 
+def test_running_mean_std_count_survives_the_state_dict(module):
+    # count is a Python float kept through get/set_extra_state: a fresh module loaded from the state dict
+    # must continue the statistics with the same weight w = n_b / (count + n_b), not restart from 1e-4.
+    rms = module.RunningMeanStd((2,))
+    rms.update(torch.tensor([[1.0, 2.0], [3.0, 6.0], [5.0, 10.0]]))
+    restored = module.RunningMeanStd((2,))
+    restored.load_state_dict(rms.state_dict())
+    assert restored.count == pytest.approx(3.0001)
+    rms.update(torch.tensor([[7.0, 0.0]]))
+    restored.update(torch.tensor([[7.0, 0.0]]))
+    # By hand, all four rows (the 1e-4 prior aside): mean [4, 4.5], population variance
+    # [(9 + 1 + 1 + 9) / 4, (6.25 + 2.25 + 30.25 + 20.25) / 4] = [5, 14.75].
+    torch.testing.assert_close(restored.mean, torch.tensor([4.0, 4.5]), atol=1e-3, rtol=0)
+    torch.testing.assert_close(restored.var, torch.tensor([5.0, 14.75]), atol=1e-3, rtol=0)
+    torch.testing.assert_close(restored.var, rms.var)
+
+
 def test_reward_scaler_divides_by_std_of_discounted_return(module):
     gamma = 0.9
     rewards = [[1.0, -2.0], [0.5, 3.0], [2.0, 1.0], [-1.0, 0.0], [4.0, 2.0]]
