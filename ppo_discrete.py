@@ -492,7 +492,8 @@ def ppo_update(agent: Agent, optimizer: torch.optim.Optimizer, batch: dict, args
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             max_norm = args.max_grad_norm if args.grad_clip else math.inf  # inf: measure the norm, clip nothing
-            grad_norm_total += nn.utils.clip_grad_norm_(optimizer.param_groups[0]["params"], max_norm, foreach=True)
+            params = optimizer.param_groups[0]["params"]
+            grad_norm_total += nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
             optimizer.step()
             num_updates += 1
             for key, value in info.items():
@@ -835,8 +836,8 @@ def main(args: Args) -> int:
                 writer.add_scalar(tag, value, global_step)
             eta_minutes = (num_iterations - iteration) * batch_size / max(sps, 1) / 60
             mean_return = f"{np.mean(recent_returns):9.1f}" if recent_returns else "        -"
-            print(f"step {global_step:>9}/{num_iterations * batch_size} | SPS {sps:>6} | "
-                  f"return {mean_return} (last {len(recent_returns)} episodes) | ETA {eta_minutes:5.1f} min", flush=True)
+            print(f"step {global_step:>9}/{num_iterations * batch_size} | SPS {sps:>6} | return {mean_return} "
+                  f"(last {len(recent_returns)} episodes) | ETA {eta_minutes:5.1f} min", flush=True)
 
             if args.checkpoint_every and iteration % args.checkpoint_every == 0:
                 write_checkpoint()

@@ -874,8 +874,8 @@ def main(args: Args) -> int:
                 writer.add_scalar(tag, value, global_step)
             eta_minutes = (num_iterations - iteration) * batch_size / max(sps, 1) / 60
             mean_return = f"{np.mean(recent_returns):9.1f}" if recent_returns else "        -"
-            print(f"step {global_step:>9}/{num_iterations * batch_size} | SPS {sps:>6} | "
-                  f"return {mean_return} (last {len(recent_returns)} episodes) | ETA {eta_minutes:5.1f} min", flush=True)
+            print(f"step {global_step:>9}/{num_iterations * batch_size} | SPS {sps:>6} | return {mean_return} "
+                  f"(last {len(recent_returns)} episodes) | ETA {eta_minutes:5.1f} min", flush=True)
 
             if args.checkpoint_every and iteration % args.checkpoint_every == 0:
                 write_checkpoint()

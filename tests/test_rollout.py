@@ -1,6 +1,7 @@
-"""The rollout and the normalization statistics of every script on Gymnasium 1.x, driven with a toy counting env (conftest.CounterEnv):
-no reset transition is stored, truncation bootstraps from the true final observation, termination does not,
-and one set of observation statistics serves all envs and the final observations."""
+"""The rollout and the normalization statistics of every script on Gymnasium 1.x, driven with a toy
+counting env (conftest.CounterEnv): no reset transition is stored, truncation bootstraps from the true
+final observation, termination does not, and one set of observation statistics serves all envs and the
+final observations."""
 
 import math
 
