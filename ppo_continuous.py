@@ -1,10 +1,13 @@
 """PPO for continuous actions (Schulman et al. 2017, "Proximal Policy Optimization Algorithms").
 
 One file, read top to bottom in the order of the algorithm:
-    Args -> environments -> normalization -> agent -> GAE -> losses -> checkpoints -> evaluation -> main()
+    Args -> environments -> normalization -> agent -> rollout -> GAE -> losses -> update -> checkpoints
+    -> evaluation -> main()
 
     python ppo_continuous.py                                        # HalfCheetah-v4, 1M steps
     python ppo_continuous.py --env-id Walker2d-v4 --no-value-clip   # any Box-action gymnasium env
+    python ppo_continuous.py --env-id Humanoid-v4 --total-timesteps 10000000 --num-envs 16 --num-steps 256 \
+        --minibatch-size 512 --learning-rate 1e-4 --log-std-init -1 --no-value-clip   # see README, Humanoid
     python ppo_continuous.py --save-model                           # writes runs/<run>/checkpoint.pt
     python ppo_continuous.py --eval-checkpoint runs/<run>/checkpoint.pt --eval-episodes 10
     python ppo_continuous.py --resume runs/<run>/checkpoint.pt      # continue an interrupted run
@@ -65,7 +68,7 @@ class Args:
 
     # --- environment ---
     env_id: str = "HalfCheetah-v4"
-    """gymnasium id of an environment with a Box action space"""
+    """gymnasium id of an environment with a Box action space (Humanoid-v4: see the README for its flags)"""
     total_timesteps: int = 1_000_000
     """total environment steps, summed over all envs"""
     num_envs: int = 8

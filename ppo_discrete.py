@@ -1,7 +1,8 @@
 """PPO for discrete actions (Schulman et al. 2017, "Proximal Policy Optimization Algorithms").
 
 One file, read top to bottom in the order of the algorithm:
-    Args -> environments -> normalization -> agent -> GAE -> losses -> checkpoints -> evaluation -> main()
+    Args -> environments -> normalization -> agent -> rollout -> GAE -> losses -> update -> checkpoints
+    -> evaluation -> main()
 
     python ppo_discrete.py                                          # CartPole-v1, 100k steps
     python ppo_discrete.py --env-id Acrobot-v1 --total-timesteps 500000   # any Discrete-action env
