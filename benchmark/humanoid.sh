@@ -13,3 +13,12 @@ python benchmark/summarize.py runs/humanoid --out benchmark/results/humanoid --l
     --title "Humanoid-v4, 10M steps, " --plot-tags losses/approx_kl losses/clipfrac charts/policy_std
 python benchmark/training_stats.py runs/humanoid --bin-steps 1000000 --out benchmark/results/humanoid_stats.md \
     --tags charts/episodic_return losses/approx_kl losses/clipfrac charts/policy_std losses/explained_variance
+# The final policies with the deterministic (mean) action, 10 episodes each (evaluation seed 1, the default):
+{
+    echo "| run | evaluation return over 10 episodes, deterministic action, mean +- std |"
+    echo "|---|---|"
+    for run in runs/humanoid/c2__*; do
+        result=$(python ppo_continuous.py --eval-checkpoint "$run/checkpoint.pt" --eval-episodes 10 | tail -n 1)
+        echo "| $(basename "$run") | ${result##*return } |"
+    done
+} > benchmark/results/humanoid_eval.md

@@ -5,7 +5,8 @@
 
 Each run logs to runs/<name>/<variant>__<env>__<seed>/ (TensorBoard events, checkpoint.pt, stdout.log).
 A run that exited 0 leaves a file DONE there and is skipped by the next invocation; an unfinished one
-is resumed from its last checkpoint (runs write one every --checkpoint-every iterations), or restarted
+is resumed from its last checkpoint (runs write one every --checkpoint-every iterations, and a last one
+at the end with --save-model, so a finished run's checkpoint.pt holds its final policy), or restarted
 when it has none. A run in progress holds a file RUNNING (its sweep's pid), so several sweep processes
 started on the same runs share them out. Arguments after "--" go to every run.
 """
@@ -67,7 +68,7 @@ def claim(run_dir: str) -> bool:
 
 def run_claimed(script: str, run_name: str, run_dir: str, argv: list, checkpoint_every: int) -> tuple:
     command = [sys.executable, os.path.join(ROOT, script), "--run-name", run_name,
-               "--checkpoint-every", str(checkpoint_every), *argv]
+               "--checkpoint-every", str(checkpoint_every), "--save-model", *argv]
     checkpoint = os.path.join(run_dir, "checkpoint.pt")
     if os.path.exists(checkpoint):
         command += ["--resume", checkpoint]
