@@ -63,6 +63,17 @@ def steps_to_threshold(steps, returns, threshold: float, window: int):
     return None
 
 
+def steps_staying_above(steps, returns, threshold: float, window: int):
+    """First step from which the mean of the last `window` episodes stays at least threshold until the end of
+    the run (None if the run ends below it)."""
+    first = None
+    for i in range(len(returns) - 1, window - 2, -1):
+        if returns[i - window + 1:i + 1].mean() < threshold:
+            break
+        first = i
+    return None if first is None else int(steps[first])
+
+
 def binned(steps, values, edges):
     """Mean of values in each bin of steps (carrying the last value forward through empty bins)."""
     out, last = [], np.nan
@@ -115,32 +126,36 @@ def main() -> int:
             "final": float(returns[-args.last:].mean()), "minutes": training_minutes(run_dir),
             "to_threshold": None if args.threshold is None else steps_to_threshold(steps, returns, args.threshold,
                                                                                    args.last),
+            "stays_above": None if args.threshold is None else steps_staying_above(steps, returns, args.threshold,
+                                                                                   args.last),
         })
 
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(f"{args.out}.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["variant", "env", "seed", "finished", "last_episode_step", f"final_return_last{args.last}",
-                         "steps_to_threshold", "training_minutes"])
+                         "steps_to_threshold", "steps_staying_above_threshold", "training_minutes"])
         for r in per_run:
             writer.writerow([r["variant"], r["env"], r["seed"], r["done"], r["last_step"], f"{r['final']:.1f}",
-                             r["to_threshold"] if r["to_threshold"] is not None else "", f"{r['minutes']:.1f}"])
+                             "" if r["to_threshold"] is None else r["to_threshold"],
+                             "" if r["stays_above"] is None else r["stays_above"], f"{r['minutes']:.1f}"])
 
     groups = defaultdict(list)
     for r in per_run:
         groups[(r["env"], r["variant"])].append(r)
     lines = [f"| env | variant | seeds | steps | final return (mean of last {args.last} episodes), mean +- std "
-             f"over seeds | per seed |" + (f" steps to {args.threshold:g} |" if args.threshold is not None else "")
+             f"over seeds | per seed |" + (f" steps to {args.threshold:g} | at least {args.threshold:g} from step |"
+                                           if args.threshold is not None else "")
              + " training minutes per seed |",
-             "|---|---|---|---|---|---|" + ("---|" if args.threshold is not None else "") + "---|"]
+             "|---|---|---|---|---|---|" + ("---|---|" if args.threshold is not None else "") + "---|"]
     for (env, variant), rs in sorted(groups.items()):
         finals = np.array([r["final"] for r in rs])
         row = (f"| {env} | {variant} | {len(rs)}{'' if all(r['done'] for r in rs) else ' (unfinished)'} | "
                f"{min(r['last_step'] for r in rs):,} | {finals.mean():.1f} +- {finals.std():.1f} | "
                f"{', '.join(f'{x:.0f}' for x in finals)} |")
         if args.threshold is not None:
-            reached = [r["to_threshold"] for r in rs]
-            row += " " + ", ".join("never" if s is None else f"{s:,}" for s in reached) + " |"
+            for key in ("to_threshold", "stays_above"):
+                row += " " + ", ".join("never" if r[key] is None else f"{r[key]:,}" for r in rs) + " |"
         row += " " + ", ".join(f"{r['minutes']:.0f}" for r in rs) + " |"
         lines.append(row)
     with open(f"{args.out}.md", "w") as f:

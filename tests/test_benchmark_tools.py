@@ -64,3 +64,13 @@ def test_steps_to_threshold_uses_the_window_mean():
     # window 2: means 5, 6, 5.5 at steps 20, 30, 40
     assert summarize.steps_to_threshold(steps, returns, 6.0, 2) == 30
     assert summarize.steps_to_threshold(steps, returns, 6.5, 2) is None
+
+
+def test_steps_staying_above_is_the_start_of_the_last_stretch_at_or_above():
+    steps, returns = np.array([10, 20, 30, 40, 50]), np.array([0.0, 10.0, 2.0, 9.0, 9.0])
+    # window 2: means 5, 6, 5.5, 9 at steps 20, 30, 40, 50
+    assert summarize.steps_staying_above(steps, returns, 5.5, 2) == 30
+    assert summarize.steps_staying_above(steps, returns, 6.0, 2) == 50  # first reached at 30, below again at 40
+    assert summarize.steps_to_threshold(steps, returns, 6.0, 2) == 30
+    assert summarize.steps_staying_above(steps, returns, 4.0, 2) == 20
+    assert summarize.steps_staying_above(steps, returns, 10.0, 2) is None
