@@ -634,7 +634,6 @@ def check_args(args: Args) -> None:
                         f"is not divisible by --minibatch-size {args.minibatch_size}")
     if args.total_timesteps < batch_size:
         raise UserError(f"--total-timesteps {args.total_timesteps} is less than one batch ({batch_size} steps)")
-    check_env(args.env_id)
 
 
 def check_env(env_id: str) -> None:
@@ -731,6 +730,7 @@ def main(args: Args) -> int:
         run_name = checkpoint["run_name"]
     else:
         run_name = args.run_name or f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    check_env(args.env_id)  # the run's env: the checkpoint's when resuming
     run_dir = os.path.join("runs", run_name)
     checkpoint_path = os.path.join(run_dir, "checkpoint.pt")
     batch_size = args.num_envs * args.num_steps

@@ -187,3 +187,17 @@ def test_resume_is_deterministic_and_continues_from_the_checkpoint(name, in_tmp,
     changed = [key for key, value in at_k["agent"].items() if not torch.equal(value, finals[0]["agent"][key])]
     assert changed  # the resumed run trained on from the checkpoint
     assert finals[0]["optimizer"]["state"][0]["step"] == at_k["optimizer"]["state"][0]["step"] * 2
+
+
+def test_resume_and_evaluate_check_the_checkpoints_env_not_the_default(name, in_tmp, monkeypatch):
+    module = load(name)
+    tiny = SCRIPT_CONFIG[name]["tiny"]
+    assert train_in_process(module, tiny + ["--run-name", "env", "--save-model"]) == 0
+    checked = []
+    original = module.check_env
+    monkeypatch.setattr(module, "check_env", lambda env_id: (checked.append(env_id), original(env_id))[1])
+    checkpoint = str(in_tmp / "runs" / "env" / "checkpoint.pt")
+    assert train_in_process(module, ["--eval-checkpoint", checkpoint, "--eval-episodes", "1"]) == 0
+    assert checked == []  # evaluation builds the checkpoint's env only
+    assert train_in_process(module, ["--resume", checkpoint]) == 0  # a finished run: nothing left to train
+    assert checked == [tiny[tiny.index("--env-id") + 1]]
