@@ -193,9 +193,13 @@ def test_resume_and_evaluate_check_the_checkpoints_env_not_the_default(name, in_
     module = load(name)
     tiny = SCRIPT_CONFIG[name]["tiny"]
     assert train_in_process(module, tiny + ["--run-name", "env", "--save-model"]) == 0
-    checked = []
-    original = module.check_env
-    monkeypatch.setattr(module, "check_env", lambda env_id: (checked.append(env_id), original(env_id))[1])
+    checked, original = [], module.check_env
+
+    def check_and_record(env_id):
+        checked.append(env_id)
+        original(env_id)
+
+    monkeypatch.setattr(module, "check_env", check_and_record)
     checkpoint = str(in_tmp / "runs" / "env" / "checkpoint.pt")
     assert train_in_process(module, ["--eval-checkpoint", checkpoint, "--eval-episodes", "1"]) == 0
     assert checked == []  # evaluation builds the checkpoint's env only
