@@ -1,0 +1,90 @@
+"""Record or check the losses of the first iterations of a script: the "no numerical change" check.
+
+    python benchmark/first_losses.py --script ppo_continuous.py --out benchmark/results/first_losses_ppo_continuous.json
+    python benchmark/first_losses.py --script ppo_continuous.py --check benchmark/results/first_losses_ppo_continuous.json
+
+The script runs with its default flags (plus any given after "--") in a temporary directory, is stopped
+with SIGINT once it has printed --iterations iteration lines, and every losses/* scalar of those
+iterations is read back from its TensorBoard events. --out writes them as JSON; --check compares them
+with such a file and fails unless every value is bit-identical (float32 as logged). Tags renamed since
+the file was recorded are matched through RENAMED; a tag that exists on one side only is listed, not
+compared.
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from summarize import load_events, read_scalars  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# old tag -> new tag: the per-minibatch KL estimates were renamed when the post-update batch KL was added.
+RENAMED = {"losses/approx_kl": "losses/minibatch_approx_kl", "losses/old_approx_kl": "losses/minibatch_old_approx_kl"}
+
+
+def first_losses(script: str, iterations: int, flags: list) -> dict:
+    """{tag: [value of iteration 1, 2, ...]} for every losses/* tag of the first `iterations` iterations."""
+    with tempfile.TemporaryDirectory() as cwd:
+        process = subprocess.Popen([sys.executable, os.path.join(ROOT, script), "--run-name", "first", *flags],
+                                   cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        printed = 0
+        for line in process.stdout:
+            printed += line.startswith("step ")
+            if printed == iterations:
+                process.send_signal(signal.SIGINT)
+                break
+        process.communicate()
+        if printed < iterations:
+            raise SystemExit(f"error: {script} printed {printed} iteration lines, exit {process.returncode}")
+        run_dir = os.path.join(cwd, "runs", "first")
+        events = read_scalars(run_dir, [tag for tag in load_events(run_dir) if tag.startswith("losses/")])
+    return {tag: [float(v) for v in values[:iterations]] for tag, (_, values) in sorted(events.items())}
+
+
+def compare(recorded: dict, measured: dict) -> list:
+    """Lines describing every difference; empty when all shared tags agree bit for bit."""
+    problems = []
+    for old_tag, old_values in recorded.items():
+        tag = old_tag if old_tag in measured else RENAMED.get(old_tag, old_tag)
+        if tag not in measured:
+            problems.append(f"{old_tag}: recorded, not logged now")
+        elif measured[tag][:len(old_values)] != old_values:
+            problems.append(f"{tag}: recorded {old_values}, now {measured[tag][:len(old_values)]}")
+    return problems
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    flags = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--script", required=True)
+    parser.add_argument("--iterations", type=int, default=3)
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--out", help="write the losses to this JSON file")
+    group.add_argument("--check", help="compare with this JSON file; exit 1 on any difference")
+    args = parser.parse_args(argv)
+    measured = first_losses(args.script, args.iterations, flags)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"script": args.script, "flags": flags, "losses": measured}, f, indent=1)
+        print(f"{args.script}: {len(measured)} tags x {args.iterations} iterations written to {args.out}")
+        return 0
+    with open(args.check) as f:
+        recorded = json.load(f)
+    problems = compare(recorded["losses"], measured)
+    new = sorted(set(measured) - set(recorded["losses"]) - set(RENAMED.values()))
+    for line in problems:
+        print(f"DIFFERS {line}")
+    print(f"{args.script} {' '.join(flags)}: {len(recorded['losses']) - len(problems)} of {len(recorded['losses'])} "
+          f"recorded tags identical over {args.iterations} iterations" + (f"; new tags {new}" if new else ""))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
