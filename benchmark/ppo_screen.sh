@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Screen for ppo_continuous.py's defaults (issue 15): candidate settings on the five v4 MuJoCo tasks, 1M steps.
+# Stage 1: four candidates on HalfCheetah, Hopper, Walker2d and Ant, seed 1 (the first look; run on a
+# 16-core machine, JOBS=16). Every candidate: minibatches of 256 or 512 instead of 64, the learning rate
+# adapted to the KL after each update (--lr-schedule adaptive) instead of annealed, a smaller initial std.
+# Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS="${JOBS:-2}"
+STAGE="${STAGE:-all}"
+adaptive="--lr-schedule adaptive"
+if [[ "$STAGE" == 1 || "$STAGE" == all ]]; then
+    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py \
+        --envs HalfCheetah-v4 Hopper-v4 Walker2d-v4 Ant-v4 --seeds 1 --jobs "$JOBS" \
+        --variant "a=--minibatch-size 256 $adaptive --adaptive-lr-target-kl 0.01 --log-std-init -1" \
+        --variant "b=--minibatch-size 256 $adaptive --adaptive-lr-target-kl 0.02 --log-std-init -1" \
+        --variant "c=--minibatch-size 256 $adaptive --adaptive-lr-target-kl 0.02 --log-std-init -0.5" \
+        --variant "d=--num-envs 16 --minibatch-size 512 $adaptive --adaptive-lr-target-kl 0.02 --log-std-init -1" \
+        -- --total-timesteps 1000000
+fi
+python benchmark/summarize.py runs/ppo_screen --out benchmark/results/ppo_screen --last 20 --title "PPO screen, " \
+    --plot-tags losses/kl losses/clipfrac charts/learning_rate charts/policy_std
+python benchmark/training_stats.py runs/ppo_screen --out benchmark/results/ppo_screen_stats.md \
+    --tags charts/episodic_return losses/kl losses/clipfrac charts/learning_rate charts/policy_std
