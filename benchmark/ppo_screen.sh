@@ -18,6 +18,16 @@ if [[ "$STAGE" == 1 || "$STAGE" == all ]]; then
         --variant "d=--num-envs 16 --minibatch-size 512 $adaptive --adaptive-lr-target-kl 0.02 --log-std-init -1" \
         -- --total-timesteps 1000000
 fi
+# Stage 2: the stage-1 winner d on seeds 2 and 3, and on Humanoid with the users' --no-value-clip, 3 seeds.
+d="--num-envs 16 --minibatch-size 512 $adaptive --adaptive-lr-target-kl 0.02 --log-std-init -1"
+if [[ "$STAGE" == 2 || "$STAGE" == all ]]; then
+    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Humanoid-v4 --seeds 1 2 3 \
+        --jobs "$JOBS" --variant "d-no-value-clip=$d --no-value-clip" -- --total-timesteps 1000000 &
+    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py \
+        --envs HalfCheetah-v4 Hopper-v4 Walker2d-v4 Ant-v4 --seeds 2 3 --jobs "$JOBS" \
+        --variant "d=$d" -- --total-timesteps 1000000
+    wait
+fi
 python benchmark/summarize.py runs/ppo_screen --out benchmark/results/ppo_screen --last 20 --title "PPO screen, " \
     --plot-tags losses/kl losses/clipfrac charts/learning_rate charts/policy_std
 python benchmark/training_stats.py runs/ppo_screen --out benchmark/results/ppo_screen_stats.md \
