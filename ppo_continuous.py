@@ -278,7 +278,7 @@ class Agent(nn.Module):
         return self.critic(obs).squeeze(-1)
 
     def policy(self, obs: torch.Tensor):
-        """pi(.|s) = N(mu(s), sigma^2): the mean mu(s) and the state-independent log sigma."""
+        """The parameters of pi(.|s) = N(mu(s), sigma^2): mu(s) and the state-independent log sigma."""
         return self.actor_mean(obs), self.actor_log_std
 
     def act(self, obs: torch.Tensor) -> torch.Tensor:
@@ -618,7 +618,7 @@ def train(run: "Run") -> None:
 
 # ================================================================================================
 # RUN MANAGEMENT: everything below keeps a run safe, resumable and observable (set-up and resume,
-# logging, checkpoints, evaluation, input checks, signals, the command line). None of it is PPO.
+# logging, checkpoints, evaluation, input checks, signals, the command line), not the algorithm.
 # ================================================================================================
 
 # Fields that manage a run rather than define it: --resume may change these, and nothing else.

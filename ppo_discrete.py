@@ -1,8 +1,9 @@
 """PPO for discrete actions (Schulman et al. 2017, "Proximal Policy Optimization Algorithms").
 
-One file, read top to bottom in the order of the algorithm:
-    Args -> environments -> normalization -> agent -> rollout -> GAE -> losses -> update -> checkpoints
-    -> evaluation -> main()
+One file, read top to bottom. First the algorithm, in its order:
+    Args -> environments -> normalization -> agent -> rollout -> GAE -> losses -> update -> training loop
+then, under the RUN MANAGEMENT banner, what keeps a run safe and is not needed to learn PPO:
+    run set-up and resume -> logging -> checkpoints -> evaluation -> input checks -> signals -> main() and the CLI
 
     python ppo_discrete.py                                          # CartPole-v1, 100k steps
     python ppo_discrete.py --env-id Acrobot-v1 --total-timesteps 500000   # any Discrete-action env
@@ -25,8 +26,9 @@ import signal
 import sys
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Literal, Optional
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Literal, NamedTuple, Optional
 
 import gymnasium as gym
 import numpy as np
@@ -74,42 +76,50 @@ class Args:
     num_steps: int = 32
     """steps per environment per rollout; the batch is num_envs * num_steps"""
 
-    # --- PPO ---
-    learning_rate: float = 3e-4
-    """Adam learning rate"""
-    anneal_lr: bool = True
-    """anneal the learning rate linearly to 0 over training"""
+    # --- advantages ---
     gamma: float = 0.99
     """discount factor gamma"""
     gae_lambda: float = 0.95
     """GAE lambda"""
-    minibatch_size: int = 64
-    """samples per gradient step; must divide the batch"""
+    norm_adv: bool = True
+    """normalize advantages per minibatch to mean 0, std 1"""
+
+    # --- PPO: the optimiser ---
+    learning_rate: float = 3e-4
+    """Adam learning rate (the initial one, with --lr-schedule linear or adaptive)"""
+    lr_schedule: Literal["linear", "constant", "adaptive"] = "linear"
+    """linear: anneal to 0 over training; constant; adaptive: after each update, divide by 1.5 when the batch
+    KL after the update exceeds 2 x --adaptive-lr-target-kl, multiply by 1.5 when it is below half of it"""
+    adaptive_lr_target_kl: float = 0.01
+    """target KL(pi_old || pi_new) per update of --lr-schedule adaptive"""
     update_epochs: int = 10
     """passes over the batch per iteration (minibatches are reshuffled every epoch)"""
+    minibatch_size: int = 64
+    """samples per gradient step; must divide the batch"""
+    grad_clip: bool = True
+    """clip the global gradient norm to --max-grad-norm"""
+    max_grad_norm: float = 0.5
+    """maximum global gradient norm (with --grad-clip)"""
+    target_kl: Optional[float] = None
+    """stop the epochs of an iteration early once a minibatch's approx KL, measured before its gradient step,
+    exceeds this (off by default)"""
+
+    # --- PPO: the objective ---
     objective: Literal["clip", "kl-penalty"] = "clip"
     """policy objective: the clipped surrogate, or the adaptive KL penalty of the PPO paper (section 4)"""
     clip_eps: float = 0.2
     """clipping range epsilon of the surrogate (and of the value function, with --value-clip)"""
     value_clip: bool = True
     """clip the value function update around the old values, as in the OpenAI baselines"""
-    norm_adv: bool = True
-    """normalize advantages per minibatch to mean 0, std 1"""
     value_coef: float = 0.5
     """coefficient c1 of the value loss"""
     entropy_coef: float = 0.0
     """coefficient c2 of the entropy bonus"""
     anneal_entropy: bool = False
     """anneal the entropy coefficient linearly to 0 over training"""
-    grad_clip: bool = True
-    """clip the global gradient norm to --max-grad-norm"""
-    max_grad_norm: float = 0.5
-    """maximum global gradient norm (with --grad-clip)"""
-    target_kl: Optional[float] = None
-    """stop the epochs of an iteration early once a minibatch's approx KL exceeds this (off by default)"""
-    kl_target: float = 0.01
+    kl_penalty_target: float = 0.01
     """target KL d_targ of --objective kl-penalty"""
-    kl_beta: float = 1.0
+    kl_penalty_beta: float = 1.0
     """initial penalty coefficient beta of --objective kl-penalty"""
 
     # --- normalization and episode ends ---
@@ -123,15 +133,6 @@ class Args:
     # --- network ---
     hidden_sizes: tuple[int, ...] = (64, 64)
     """hidden layer sizes of the actor and of the critic MLPs"""
-
-
-# Fields that manage a run rather than define it: --resume may change these, and nothing else.
-RUN_MANAGEMENT_FIELDS = {"cuda", "torch_threads", "capture_video", "save_model", "checkpoint_every",
-                         "resume", "eval_checkpoint", "eval_episodes"}
-
-
-class UserError(Exception):
-    """A problem with the user's input: reported as one line, exit status 2."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -268,14 +269,24 @@ class Agent(nn.Module):
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.critic(obs).squeeze(-1)
 
+    def policy(self, obs: torch.Tensor):
+        """The parameters of pi(.|s) = softmax(logits(s)): the logits."""
+        return self.actor(obs)
+
     def act(self, obs: torch.Tensor) -> torch.Tensor:
         """Sample a ~ softmax(logits(s)); its log-prob and V(s) come after the rollout, batched."""
-        return torch.multinomial(torch.softmax(self.actor(obs), -1), 1).squeeze(-1)
+        return torch.multinomial(torch.softmax(self.policy(obs), -1), 1).squeeze(-1)
 
     def evaluate_actions(self, obs: torch.Tensor, actions: torch.Tensor):
         """log pi(a|s), entropy of pi(.|s) and V(s) under the current parameters."""
-        logits = self.actor(obs)
+        logits = self.policy(obs)
         return categorical_log_prob(logits, actions), categorical_entropy(logits), self.value(obs)
+
+
+def build_agent(args: Args, envs: gym.vector.VectorEnv, device: torch.device) -> Agent:
+    """The agent for the envs' observation and action sizes."""
+    obs_dim = int(np.prod(envs.single_observation_space.shape))
+    return Agent(obs_dim, int(envs.single_action_space.n), args.hidden_sizes, args.norm_obs).to(device)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -284,8 +295,9 @@ class Agent(nn.Module):
 class Rollout:
     """Storage for one rollout, allocated once on the training device; every field is [num_steps, num_envs, ...].
 
-    obs holds the (normalized) observations the policy acted on. next_values[t] is V of the state that
-    followed step t: V(s_{t+1}), or at an episode end V(true final observation), as compute_gae expects.
+    obs holds the (normalized) observations the policy acted on. next_values[t] is what step t bootstraps
+    from, as compute_gae expects: V(s_{t+1}) where no episode ended at t, V(true final observation)
+    where the episode was truncated at t, and 0 where it terminated at t.
     """
 
     def __init__(self, num_steps: int, num_envs: int, obs_shape: tuple, action_shape: tuple, device: torch.device):
@@ -298,20 +310,29 @@ class Rollout:
         self.terminations = torch.zeros_like(self.log_probs)
         self.dones = torch.zeros_like(self.log_probs)
 
+    def batch(self, advantages: torch.Tensor, returns: torch.Tensor) -> dict:
+        """The rollout and its advantages as one flat batch of num_steps * num_envs samples."""
+        return {"obs": self.obs.flatten(0, 1), "actions": self.actions.flatten(0, 1),
+                "log_probs": self.log_probs.flatten(), "advantages": advantages.flatten(),
+                "returns": returns.flatten(), "values": self.values.flatten()}
+
+
+class RolloutResult(NamedTuple):
+    next_obs: torch.Tensor  # the (normalized) observation the next rollout starts from
+    episodes: list  # (step index, return, length) of every episode that ended during the rollout
+    env_seconds: float  # time spent inside envs.step
+    complete: bool  # False when a stop request cut the rollout short (its data is then not used)
+
 
 @torch.inference_mode()
 def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, next_obs: torch.Tensor,
-                    reward_scaler: Optional[RewardScaler], bootstrap_truncated: bool, should_stop=lambda: False):
-    """Fill rollout with the current policy, starting from next_obs (normalized).
-
-    Returns (next_obs, episodes, complete, env_seconds): the observation to continue from, the
-    (step index, return, length) of every episode that ended, False if should_stop() cut the rollout
-    short, and the time spent inside envs.step.
-    """
+                    reward_scaler: Optional[RewardScaler], bootstrap_truncated: bool, stop=None) -> RolloutResult:
+    """Fill rollout with the current policy, starting from next_obs (normalized). stop: an object whose
+    .requested becomes true to cut the rollout short after the current env step (StopRequest, below)."""
     device = rollout.obs.device
     num_steps = rollout.obs.shape[0]
     episodes, env_seconds = [], 0.0
-    rollout.next_values.zero_()  # stays 0 where an episode terminated: (1 - term_t) zeroes it anyway
+    rollout.next_values.zero_()  # 0 stays where an episode terminated: there is nothing to bootstrap from
 
     def to_tensor(array):
         return torch.as_tensor(array, dtype=torch.float32, device=device)
@@ -339,8 +360,8 @@ def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, 
         if "episode" in info:
             for i in np.flatnonzero(info["_episode"]):
                 episodes.append((step, float(info["episode"]["r"][i]), int(info["episode"]["l"][i])))
-        if should_stop():
-            return next_obs, episodes, False, env_seconds
+        if stop is not None and stop.requested:
+            return RolloutResult(next_obs, episodes, env_seconds, complete=False)
     # The policy did not change during the rollout, so log pi_old(a_t|s_t) and V(s_t) of all steps come
     # from one batched forward pass rather than num_steps small ones.
     log_probs, _, values = agent.evaluate_actions(rollout.obs.flatten(0, 1), rollout.actions.flatten(0, 1))
@@ -349,7 +370,7 @@ def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, 
     # Where no episode ended at t, the next state's value is V(s_{t+1}).
     following_values = torch.cat([rollout.values[1:], agent.value(next_obs).unsqueeze(0)])
     rollout.next_values.copy_(torch.where(rollout.dones.bool(), rollout.next_values, following_values))
-    return next_obs, episodes, True, env_seconds
+    return RolloutResult(next_obs, episodes, env_seconds, complete=True)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -362,9 +383,10 @@ def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_la
         A_t     = delta_t + gamma * lambda * (1 - done_t) * A_{t+1},    A_T = 0
         returns = A + V
 
-    next_values[t] is V of the state that followed step t: the true final observation where the
-    episode ended at t (so a truncated episode bootstraps from it, a terminated one is cut by
-    term_t), V(s_{t+1}) otherwise. done_t (terminated or truncated) stops the recursion at episode ends.
+    next_values[t] is V of the state that followed step t: V(s_{t+1}) within an episode, V(true final
+    observation) where the episode was truncated at t; where it terminated, term_t = 1 cuts the
+    bootstrap whatever next_values holds (collect_rollout leaves 0 there). done_t (terminated or
+    truncated) stops the recursion at episode ends.
     """
     deltas = rewards + gamma * (1.0 - terminations) * next_values - values
     advantages = torch.zeros_like(rewards)
@@ -416,8 +438,8 @@ def ppo_loss(new_log_probs, old_log_probs, advantages, values, old_values, retur
         loss   = -L^CLIP + c1 L^V - c2 mean(H)
 
     with L^V from value_loss. Returns (loss, info); info holds floats: loss, policy_loss (= -L^CLIP),
-    value_loss, entropy, approx_kl ((r - 1) - log r), old_approx_kl (-log r) and clipfrac (fraction
-    of samples with |r - 1| > eps).
+    value_loss, entropy, approx_kl ((r - 1) - log r) and old_approx_kl (-log r) of this minibatch
+    before its gradient step, and clipfrac (fraction of samples with |r - 1| > eps).
     """
     log_ratio = new_log_probs - old_log_probs
     ratio = log_ratio.exp()
@@ -445,16 +467,6 @@ def kl_penalty_loss(new_log_probs, old_log_probs, advantages, values, old_values
     return total_loss(policy_loss, v_loss, entropy, log_ratio, clip_eps, value_coef, entropy_coef)
 
 
-def update_kl_beta(beta: float, kl: float, kl_target: float) -> float:
-    """The PPO paper's rule after each policy update: d = KL(pi_old || pi);
-    beta <- beta / 2 if d < d_targ / 1.5;  beta <- beta * 2 if d > d_targ * 1.5;  else unchanged."""
-    if kl < kl_target / 1.5:
-        return beta / 2.0
-    if kl > kl_target * 1.5:
-        return beta * 2.0
-    return beta
-
-
 def explained_variance(predictions: torch.Tensor, targets: torch.Tensor) -> float:
     """1 - Var(G - V) / Var(G): 1 is a perfect critic, 0 no better than a constant (nan if Var(G) = 0)."""
     var_targets = targets.var()
@@ -462,14 +474,23 @@ def explained_variance(predictions: torch.Tensor, targets: torch.Tensor) -> floa
 
 
 # ------------------------------------------------------------------------------------------------
-# Update: update_epochs passes over the batch in shuffled minibatches
+# Update: update_epochs passes over the batch in shuffled minibatches, then d = KL(pi_old || pi_new)
 # ------------------------------------------------------------------------------------------------
 def ppo_update(agent: Agent, optimizer: torch.optim.Optimizer, batch: dict, args: Args, entropy_coef: float,
-               kl_beta: float) -> dict:
+               kl_penalty_beta: float) -> dict:
     """Minimise the chosen loss over the flattened batch (keys obs, actions, log_probs, advantages,
     returns, values). Returns the loss statistics averaged over all minibatch steps taken, the mean
-    gradient norm (before clipping) and the number of epochs run (fewer when --target-kl stops early)."""
+    gradient norm (before clipping), the number of epochs run (fewer when --target-kl stops early), and
+    kl: d = KL(pi_old || pi_new) of the whole batch after the update, mean((r - 1) - log r)."""
     batch_size = batch["obs"].shape[0]
+    if args.objective == "clip":
+        loss_fn, objective_args = ppo_loss, {}
+    else:
+        loss_fn, objective_args = kl_penalty_loss, {"beta": kl_penalty_beta}
+    coefficients = dict(clip_eps=args.clip_eps, value_coef=args.value_coef, entropy_coef=entropy_coef,
+                        value_clip=args.value_clip, **objective_args)
+    params = optimizer.param_groups[0]["params"]
+    max_norm = args.max_grad_norm if args.grad_clip else math.inf  # inf: measure the norm, clip nothing
     totals, num_updates, kl_exceeded = {}, 0, False
     grad_norm_total = torch.zeros((), device=batch["obs"].device)
     for epoch in range(args.update_epochs):
@@ -480,20 +501,13 @@ def ppo_update(agent: Agent, optimizer: torch.optim.Optimizer, batch: dict, args
             advantages = batch["advantages"][index]
             if args.norm_adv:
                 advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-            loss_args = (new_log_probs, batch["log_probs"][index], advantages, new_values, batch["values"][index],
-                         batch["returns"][index], entropy)
-            loss_kwargs = dict(clip_eps=args.clip_eps, value_coef=args.value_coef, entropy_coef=entropy_coef,
-                               value_clip=args.value_clip)
-            if args.objective == "clip":
-                loss, info = ppo_loss(*loss_args, **loss_kwargs)
-            else:
-                loss, info = kl_penalty_loss(*loss_args, beta=kl_beta, **loss_kwargs)
+            loss, info = loss_fn(new_log_probs=new_log_probs, old_log_probs=batch["log_probs"][index],
+                                 advantages=advantages, values=new_values, old_values=batch["values"][index],
+                                 returns=batch["returns"][index], entropy=entropy, **coefficients)
             if not math.isfinite(info["loss"]):
                 raise FloatingPointError(f"non-finite loss ({info['loss']}) in epoch {epoch}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            max_norm = args.max_grad_norm if args.grad_clip else math.inf  # inf: measure the norm, clip nothing
-            params = optimizer.param_groups[0]["params"]
             grad_norm_total += nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
             optimizer.step()
             num_updates += 1
@@ -504,14 +518,246 @@ def ppo_update(agent: Agent, optimizer: torch.optim.Optimizer, batch: dict, args
                 break
         if kl_exceeded:
             break
+    # d: how far the whole update moved the policy, on the whole batch in one forward pass.
+    with torch.no_grad():
+        new_log_probs, _, _ = agent.evaluate_actions(batch["obs"], batch["actions"])
+        _, kl = kl_estimates(new_log_probs - batch["log_probs"])
     stats = {key: value / num_updates for key, value in totals.items()}
-    return {**stats, "grad_norm": grad_norm_total.item() / num_updates, "epochs": epoch + 1}
+    return {**stats, "kl": kl.item(), "grad_norm": grad_norm_total.item() / num_updates, "epochs": epoch + 1}
+
+
+def update_kl_beta(beta: float, kl: float, kl_penalty_target: float) -> float:
+    """The PPO paper's rule (section 4) after each policy update, with d = KL(pi_old || pi_new) after it:
+    beta <- beta / 2 if d < d_targ / 1.5;  beta <- beta * 2 if d > d_targ * 1.5;  else unchanged."""
+    if kl < kl_penalty_target / 1.5:
+        return beta / 2.0
+    if kl > kl_penalty_target * 1.5:
+        return beta * 2.0
+    return beta
+
+
+def scheduled_learning_rate(args: Args, progress: float, adapted_lr: float) -> float:
+    """The learning rate of an iteration, with progress = (iteration - 1) / iterations in [0, 1):
+    linear: lr_0 * (1 - progress); constant: lr_0; adaptive: the rate adapt_learning_rate set after the
+    previous update (lr_0 at the start)."""
+    if args.lr_schedule == "linear":
+        return args.learning_rate * (1.0 - progress)
+    return args.learning_rate if args.lr_schedule == "constant" else adapted_lr
+
+
+def adapt_learning_rate(lr: float, kl: float, target_kl: float, lr_min: float = 1e-6, lr_max: float = 1e-2) -> float:
+    """rl_games' adaptive schedule after each update, with d = KL(pi_old || pi_new) after it:
+    lr <- lr / 1.5 if d > 2 d_targ;  lr <- lr * 1.5 if d < d_targ / 2;  else unchanged;  kept in [lr_min, lr_max].
+    The step size then follows the KL the update produces, whatever the training budget."""
+    if kl > 2.0 * target_kl:
+        return max(lr / 1.5, lr_min)
+    if kl < 0.5 * target_kl:
+        return min(lr * 1.5, lr_max)
+    return lr
+
+
+# ------------------------------------------------------------------------------------------------
+# Training loop
+# ------------------------------------------------------------------------------------------------
+def train(run: "Run") -> None:
+    """Iterations of rollout -> advantages -> update, from run.iteration on. run (start_run, below) holds
+    the args, envs, agent, optimizer, reward scaler, rollout storage and logs, and what a checkpoint
+    restores: the iteration, the adaptive learning rate and the KL penalty's beta."""
+    args, agent, optimizer = run.args, run.agent, run.optimizer
+    for iteration in range(run.iteration + 1, run.num_iterations + 1):
+        # Schedules: linear ones go from their initial value at the first iteration towards 0 after the last.
+        progress = (iteration - 1) / run.num_iterations
+        lr = scheduled_learning_rate(args, progress, run.adapted_lr)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        entropy_coef = args.entropy_coef * (1.0 - progress) if args.anneal_entropy else args.entropy_coef
+
+        # 1. Rollout
+        with run.timed("rollout"):
+            rollout = collect_rollout(agent, run.envs, run.rollout, run.next_obs,
+                                      run.reward_scaler if args.norm_reward else None, args.bootstrap_truncated,
+                                      run.stop)
+        if not rollout.complete:
+            break  # interrupted: the partial rollout is dropped; the checkpoint holds the last full iteration
+        run.next_obs = rollout.next_obs
+
+        # 2. Advantages (no_grad, not inference_mode: the update's autograd graph takes them as inputs)
+        with run.timed("gae"), torch.no_grad():
+            advantages, returns = compute_gae(run.rollout.rewards, run.rollout.values, run.rollout.next_values,
+                                              run.rollout.terminations, run.rollout.dones, args.gamma, args.gae_lambda)
+
+        # 3. Update, then adapt beta and the learning rate to d = KL(pi_old || pi_new) after it
+        with run.timed("update"):
+            batch = run.rollout.batch(advantages, returns)
+            stats = ppo_update(agent, optimizer, batch, args, entropy_coef, run.kl_penalty_beta)
+            if args.objective == "kl-penalty":
+                run.kl_penalty_beta = update_kl_beta(run.kl_penalty_beta, stats["kl"], args.kl_penalty_target)
+            if args.lr_schedule == "adaptive":
+                run.adapted_lr = adapt_learning_rate(lr, stats["kl"], args.adaptive_lr_target_kl)
+        run.iteration = iteration
+
+        # 4. Log and checkpoint
+        log_iteration(run, rollout, batch, stats, {"charts/learning_rate": lr, "charts/entropy_coef": entropy_coef})
+        if args.checkpoint_every and iteration % args.checkpoint_every == 0:
+            write_checkpoint(run)
+        if run.stop.requested:
+            break
+
+
+# ================================================================================================
+# RUN MANAGEMENT: everything below keeps a run safe, resumable and observable (set-up and resume,
+# logging, checkpoints, evaluation, input checks, signals, the command line), not the algorithm.
+# ================================================================================================
+
+# Fields that manage a run rather than define it: --resume may change these, and nothing else.
+RUN_MANAGEMENT_FIELDS = {"cuda", "torch_threads", "capture_video", "save_model", "checkpoint_every",
+                         "resume", "eval_checkpoint", "eval_episodes"}
+
+
+class UserError(Exception):
+    """A problem with the user's input: reported as one line, exit status 2."""
+
+
+@dataclass
+class Run:
+    """Everything a training run holds; the fields after `stop` are what a checkpoint restores."""
+    args: Args
+    run_name: str
+    run_dir: str
+    envs: gym.vector.VectorEnv
+    agent: Agent
+    optimizer: torch.optim.Optimizer
+    reward_scaler: RewardScaler
+    rollout: Rollout
+    writer: SummaryWriter
+    stop: "StopRequest"
+    next_obs: Optional[torch.Tensor] = None
+    num_iterations: int = 0
+    iteration: int = 0  # the last iteration whose update is done
+    adapted_lr: float = 0.0
+    kl_penalty_beta: float = 0.0
+    start_iteration: int = 0
+    start_time: float = 0.0
+    seconds: dict = field(default_factory=dict)
+    recent_returns: Any = field(default_factory=lambda: deque(maxlen=20))
+
+    @property
+    def batch_size(self) -> int:
+        return self.args.num_envs * self.args.num_steps  # samples per iteration
+
+    @property
+    def checkpoint_path(self) -> str:
+        return os.path.join(self.run_dir, "checkpoint.pt")
+
+    @contextmanager
+    def timed(self, phase: str):
+        """Time the block into seconds[phase] (logged as time/<phase>_seconds)."""
+        start = time.perf_counter()
+        yield
+        self.seconds[phase] = time.perf_counter() - start
+
+
+def start_run(args: Args, device: torch.device) -> Run:
+    """Seed everything, build the envs, agent, optimizer and logs, and restore a checkpoint with --resume.
+
+    The order of the random draws (seeding, agent weights, env resets) is part of what makes two runs
+    with the same seed identical: change it and every run's numbers change."""
+    checkpoint = None
+    if args.resume is not None:
+        checkpoint = load_checkpoint(args.resume, device)
+        args = resolve_resume(args, checkpoint)
+        run_name = checkpoint["run_name"]
+    else:
+        run_name = args.run_name or f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    check_env(args.env_id)  # the run's env: the checkpoint's when resuming
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.use_deterministic_algorithms(args.torch_deterministic)
+
+    if args.capture_video:
+        if "DISPLAY" not in os.environ:
+            os.environ.setdefault("MUJOCO_GL", "egl")
+        check_video_support(args.env_id)
+    envs = make_vector_env(args.env_id, args.num_envs, f"videos/{run_name}" if args.capture_video else None)
+    agent = build_agent(args, envs, device)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
+    reward_scaler = RewardScaler(args.num_envs, args.gamma).to(device)
+    run_dir = os.path.join("runs", run_name)
+    os.makedirs(run_dir, exist_ok=True)
+    run = Run(args, run_name, run_dir, envs, agent, optimizer, reward_scaler,
+              Rollout(args.num_steps, args.num_envs, envs.single_observation_space.shape,
+                      envs.single_action_space.shape, device),
+              SummaryWriter(run_dir), StopRequest(), adapted_lr=args.learning_rate,
+              kl_penalty_beta=args.kl_penalty_beta)
+    run.num_iterations = args.total_timesteps // run.batch_size
+    if checkpoint is None:
+        run.writer.add_text("hyperparameters", "|param|value|\n|-|-|\n"
+                            + "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
+        next_obs_np, _ = envs.reset(seed=args.seed)
+    else:
+        agent.load_state_dict(checkpoint["agent"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        reward_scaler.load_state_dict(checkpoint["reward_scaler"])
+        run.iteration, run.adapted_lr = checkpoint["iteration"], checkpoint["adapted_lr"]
+        run.kl_penalty_beta = checkpoint["kl_penalty_beta"]
+        set_rng_states(checkpoint["rng"])
+        print(f"resuming {run_name} at step {run.iteration * run.batch_size}")
+        # Episodes in progress are not saved: a resumed run starts new ones, drawn from the envs' saved
+        # random generators (so they continue the run's stream rather than replay its first episodes).
+        set_env_rng_states(envs, checkpoint["env_rng"])
+        next_obs_np, _ = envs.reset()
+    with torch.inference_mode():
+        run.next_obs = agent.normalize(torch.as_tensor(next_obs_np, dtype=torch.float32, device=device), update=True)
+    run.start_iteration, run.start_time = run.iteration, time.time()
+    return run
+
+
+def log_iteration(run: Run, rollout: RolloutResult, batch: dict, stats: dict, schedules: dict) -> None:
+    """TensorBoard scalars of the iteration just completed, its episodes, and the console line."""
+    batch_size, iteration, writer = run.batch_size, run.iteration, run.writer
+    global_step = iteration * batch_size
+    for step, episode_return, episode_length in rollout.episodes:
+        episode_end = (iteration - 1) * batch_size + (step + 1) * run.args.num_envs
+        writer.add_scalar("charts/episodic_return", episode_return, episode_end)
+        writer.add_scalar("charts/episodic_length", episode_length, episode_end)
+        run.recent_returns.append(episode_return)
+    sps = int((iteration - run.start_iteration) * batch_size / (time.time() - run.start_time))
+    scalars = {
+        **schedules, "charts/SPS": sps,
+        "charts/update_epochs": stats["epochs"],
+        "time/rollout_seconds": run.seconds["rollout"], "time/env_seconds": rollout.env_seconds,
+        "time/gae_seconds": run.seconds["gae"], "time/update_seconds": run.seconds["update"],
+        "losses/explained_variance": explained_variance(batch["values"], batch["returns"]),
+        # kl: KL(pi_old || pi_new) of the whole batch after the update; minibatch_*: the mean over minibatch
+        # steps of each minibatch's estimate before its step (what --target-kl compares)
+        "losses/kl": stats["kl"], "losses/minibatch_approx_kl": stats["approx_kl"],
+        "losses/minibatch_old_approx_kl": stats["old_approx_kl"],
+        **{f"losses/{key}": stats[key] for key in ("policy_loss", "value_loss", "entropy", "clipfrac", "grad_norm")},
+    }
+    if run.args.objective == "kl-penalty":
+        scalars["losses/kl_penalty_beta"] = run.kl_penalty_beta
+    for tag, value in scalars.items():
+        writer.add_scalar(tag, value, global_step)
+    eta_minutes = (run.num_iterations - iteration) * batch_size / max(sps, 1) / 60
+    mean_return = f"{np.mean(run.recent_returns):9.1f}" if run.recent_returns else "        -"
+    print(f"step {global_step:>9}/{run.num_iterations * batch_size} | SPS {sps:>6} | return {mean_return} "
+          f"(last {len(run.recent_returns)} episodes) | ETA {eta_minutes:5.1f} min", flush=True)
 
 
 # ------------------------------------------------------------------------------------------------
 # Checkpoints
 # ------------------------------------------------------------------------------------------------
-CHECKPOINT_FORMAT = "ppo_discrete/2"
+CHECKPOINT_FORMAT = "ppo_discrete/3"
+
+
+def write_checkpoint(run: Run) -> None:
+    """The run's state after run.iteration: enough to resume it exactly (episodes in progress aside)."""
+    save_checkpoint(run.checkpoint_path, run_name=run.run_name, args=asdict(run.args), iteration=run.iteration,
+                    agent=run.agent.state_dict(), optimizer=run.optimizer.state_dict(),
+                    reward_scaler=run.reward_scaler.state_dict(), adapted_lr=run.adapted_lr,
+                    kl_penalty_beta=run.kl_penalty_beta, rng=rng_states(), env_rng=env_rng_states(run.envs))
 
 
 def rng_states() -> dict:
@@ -565,11 +811,6 @@ def load_checkpoint(path: str, device: torch.device) -> dict:
     return checkpoint
 
 
-def build_agent(args: Args, envs: gym.vector.VectorEnv, device: torch.device) -> Agent:
-    obs_dim = int(np.prod(envs.single_observation_space.shape))
-    return Agent(obs_dim, int(envs.single_action_space.n), args.hidden_sizes, args.norm_obs).to(device)
-
-
 # ------------------------------------------------------------------------------------------------
 # Evaluation of a checkpoint: deterministic (most probable) actions
 # ------------------------------------------------------------------------------------------------
@@ -596,10 +837,12 @@ def evaluate(checkpoint_path: str, episodes: int, device: torch.device, video_di
 # Input checks: one clear line and exit status 2 instead of a traceback
 # ------------------------------------------------------------------------------------------------
 def check_args(args: Args) -> None:
+    """Raise UserError for a flag value that would fail later or train something other than asked."""
     positive = {"total_timesteps": args.total_timesteps, "num_envs": args.num_envs, "num_steps": args.num_steps,
                 "minibatch_size": args.minibatch_size, "update_epochs": args.update_epochs,
                 "learning_rate": args.learning_rate, "eval_episodes": args.eval_episodes,
-                "max_grad_norm": args.max_grad_norm, "kl_target": args.kl_target, "kl_beta": args.kl_beta}
+                "max_grad_norm": args.max_grad_norm, "kl_penalty_target": args.kl_penalty_target,
+                "kl_penalty_beta": args.kl_penalty_beta, "adaptive_lr_target_kl": args.adaptive_lr_target_kl}
     for name, value in positive.items():
         if not value > 0:
             raise UserError(f"--{name.replace('_', '-')} must be positive, got {value}")
@@ -624,6 +867,7 @@ def check_args(args: Args) -> None:
 
 
 def check_env(env_id: str) -> None:
+    """Raise UserError unless env_id is a registered env with Box observations and Box actions."""
     if env_id not in gym.registry:
         close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.5)
         raise UserError(f"unknown env id {env_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
@@ -675,6 +919,9 @@ def resolve_resume(args: Args, checkpoint: dict) -> Args:
     return replace(saved, **overrides)
 
 
+# ------------------------------------------------------------------------------------------------
+# Signals: Ctrl-C / SIGTERM stop the run cleanly, with a checkpoint
+# ------------------------------------------------------------------------------------------------
 class StopRequest:
     """SIGINT/SIGTERM: the first one asks the loop to stop after the current env step (a checkpoint is
     written, TensorBoard flushed); a second one exits at once."""
@@ -683,6 +930,10 @@ class StopRequest:
         self.signum = None
         signal.signal(signal.SIGINT, self.handle)
         signal.signal(signal.SIGTERM, self.handle)
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
 
     def handle(self, signum, frame):
         if self.signum is not None:
@@ -694,9 +945,10 @@ class StopRequest:
 
 
 # ------------------------------------------------------------------------------------------------
-# Training
+# main() and the command line
 # ------------------------------------------------------------------------------------------------
 def main(args: Args) -> int:
+    """Evaluate a checkpoint, or train (train() above) and save; returns the exit status."""
     check_args(args)
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
@@ -711,156 +963,27 @@ def main(args: Args) -> int:
               f"return {np.mean(returns):.1f} +- {np.std(returns):.1f}")
         return 0
 
-    checkpoint = None
-    if args.resume is not None:
-        checkpoint = load_checkpoint(args.resume, device)
-        args = resolve_resume(args, checkpoint)
-        run_name = checkpoint["run_name"]
-    else:
-        run_name = args.run_name or f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
-    check_env(args.env_id)  # the run's env: the checkpoint's when resuming
-    run_dir = os.path.join("runs", run_name)
-    checkpoint_path = os.path.join(run_dir, "checkpoint.pt")
-    batch_size = args.num_envs * args.num_steps
-    num_iterations = args.total_timesteps // batch_size
-
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    torch.use_deterministic_algorithms(args.torch_deterministic)
-
-    if args.capture_video:
-        if "DISPLAY" not in os.environ:
-            os.environ.setdefault("MUJOCO_GL", "egl")
-        check_video_support(args.env_id)
-    envs = make_vector_env(args.env_id, args.num_envs, f"videos/{run_name}" if args.capture_video else None)
-    agent = build_agent(args, envs, device)
-    optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
-    reward_scaler = RewardScaler(args.num_envs, args.gamma).to(device)
-    kl_beta = args.kl_beta
-    completed = 0  # the last iteration whose update is done: what a checkpoint holds
-    if checkpoint is not None:
-        agent.load_state_dict(checkpoint["agent"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        reward_scaler.load_state_dict(checkpoint["reward_scaler"])
-        kl_beta, completed = checkpoint["kl_beta"], checkpoint["iteration"]
-        set_rng_states(checkpoint["rng"])
-        print(f"resuming {run_name} at step {completed * batch_size}")
-    start_iteration = completed
-
-    def write_checkpoint() -> None:
-        save_checkpoint(checkpoint_path, run_name=run_name, args=asdict(args), iteration=completed,
-                        agent=agent.state_dict(), optimizer=optimizer.state_dict(),
-                        reward_scaler=reward_scaler.state_dict(), kl_beta=kl_beta, rng=rng_states(),
-                        env_rng=env_rng_states(envs))
-
-    os.makedirs(run_dir, exist_ok=True)
-    writer = SummaryWriter(run_dir)
-    if checkpoint is None:
-        writer.add_text("hyperparameters", "|param|value|\n|-|-|\n"
-                        + "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
-    rollout = Rollout(args.num_steps, args.num_envs, envs.single_observation_space.shape,
-                      envs.single_action_space.shape, device)
-    stop = StopRequest()
-    recent_returns = deque(maxlen=20)
-    if checkpoint is None:
-        next_obs_np, _ = envs.reset(seed=args.seed)
-    else:
-        # Episodes in progress are not saved: a resumed run starts new ones, drawn from the envs' saved
-        # random generators (so they continue the run's stream rather than replay its first episodes).
-        set_env_rng_states(envs, checkpoint["env_rng"])
-        next_obs_np, _ = envs.reset()
-    with torch.inference_mode():
-        next_obs = agent.normalize(torch.as_tensor(next_obs_np, dtype=torch.float32, device=device), update=True)
-    start_time = time.time()
-
+    run = start_run(args, device)
     try:
-        for iteration in range(start_iteration + 1, num_iterations + 1):
-            global_step = (iteration - 1) * batch_size
-            # Linear schedules: from the initial value at the first iteration towards 0 after the last.
-            progress = (iteration - 1) / num_iterations
-            lr = args.learning_rate * (1.0 - progress) if args.anneal_lr else args.learning_rate
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            entropy_coef = args.entropy_coef * (1.0 - progress) if args.anneal_entropy else args.entropy_coef
-
-            # 1. Rollout
-            rollout_start = time.perf_counter()
-            next_obs, episodes, complete, env_seconds = collect_rollout(
-                agent, envs, rollout, next_obs, reward_scaler if args.norm_reward else None,
-                args.bootstrap_truncated, should_stop=lambda: stop.signum is not None)
-            if not complete:
-                break  # interrupted: the partial rollout is dropped; the checkpoint holds the last full iteration
-            rollout_seconds = time.perf_counter() - rollout_start
-
-            # 2. Advantages (no_grad, not inference_mode: the update's autograd graph takes them as inputs)
-            gae_start = time.perf_counter()
-            with torch.no_grad():
-                advantages, returns = compute_gae(rollout.rewards, rollout.values, rollout.next_values,
-                                                  rollout.terminations, rollout.dones, args.gamma, args.gae_lambda)
-            gae_seconds = time.perf_counter() - gae_start
-
-            # 3. Update
-            update_start = time.perf_counter()
-            batch = {"obs": rollout.obs.flatten(0, 1), "actions": rollout.actions.flatten(0, 1),
-                     "log_probs": rollout.log_probs.flatten(), "advantages": advantages.flatten(),
-                     "returns": returns.flatten(), "values": rollout.values.flatten()}
-            try:
-                stats = ppo_update(agent, optimizer, batch, args, entropy_coef, kl_beta)
-            except FloatingPointError as e:
-                raise FloatingPointError(f"{e} of iteration {iteration}") from None
-            if args.objective == "kl-penalty":
-                kl_beta = update_kl_beta(kl_beta, stats["approx_kl"], args.kl_target)
-            update_seconds = time.perf_counter() - update_start
-            completed = iteration
-
-            # 4. Logging
-            global_step = iteration * batch_size
-            for step, episode_return, episode_length in episodes:
-                episode_end = (iteration - 1) * batch_size + (step + 1) * args.num_envs
-                writer.add_scalar("charts/episodic_return", episode_return, episode_end)
-                writer.add_scalar("charts/episodic_length", episode_length, episode_end)
-                recent_returns.append(episode_return)
-            sps = int((iteration - start_iteration) * batch_size / (time.time() - start_time))
-            scalars = {
-                "charts/learning_rate": lr, "charts/entropy_coef": entropy_coef, "charts/SPS": sps,
-                "charts/update_epochs": stats["epochs"],
-                "time/rollout_seconds": rollout_seconds, "time/env_seconds": env_seconds,
-                "time/gae_seconds": gae_seconds, "time/update_seconds": update_seconds,
-                "losses/explained_variance": explained_variance(batch["values"], batch["returns"]),
-                **{f"losses/{key}": stats[key] for key in
-                   ("policy_loss", "value_loss", "entropy", "approx_kl", "old_approx_kl", "clipfrac", "grad_norm")},
-            }
-            if args.objective == "kl-penalty":
-                scalars["losses/kl_beta"] = kl_beta
-            for tag, value in scalars.items():
-                writer.add_scalar(tag, value, global_step)
-            eta_minutes = (num_iterations - iteration) * batch_size / max(sps, 1) / 60
-            mean_return = f"{np.mean(recent_returns):9.1f}" if recent_returns else "        -"
-            print(f"step {global_step:>9}/{num_iterations * batch_size} | SPS {sps:>6} | return {mean_return} "
-                  f"(last {len(recent_returns)} episodes) | ETA {eta_minutes:5.1f} min", flush=True)
-
-            if args.checkpoint_every and iteration % args.checkpoint_every == 0:
-                write_checkpoint()
-            if stop.signum is not None:
-                break
+        train(run)
     except FloatingPointError as e:
-        kept = f"; the last checkpoint {checkpoint_path} is kept" if os.path.exists(checkpoint_path) else ""
-        print(f"error: {e}: stopping (logs in {run_dir}{kept})", file=sys.stderr)
+        kept = f"; the last checkpoint {run.checkpoint_path} is kept" if os.path.exists(run.checkpoint_path) else ""
+        print(f"error: {e} of iteration {run.iteration + 1}: stopping (logs in {run.run_dir}{kept})", file=sys.stderr)
         return 1
     finally:
-        writer.close()  # flushes the event file, also on an error
+        run.writer.close()  # flushes the event file, also on an error
 
-    if stop.signum is not None or args.save_model:
-        write_checkpoint()
-    envs.close()
-    if stop.signum is not None:
-        print(f"interrupted: checkpoint of step {completed * batch_size} written to {checkpoint_path}\n"
-              f"resume with: python {os.path.basename(__file__)} --resume {checkpoint_path}", file=sys.stderr)
-        return 128 + stop.signum
-    if args.save_model:
-        print(f"model saved to {checkpoint_path}; evaluate with: "
-              f"python {os.path.basename(__file__)} --eval-checkpoint {checkpoint_path}")
+    if run.stop.requested or run.args.save_model:
+        write_checkpoint(run)
+    run.envs.close()
+    script = os.path.basename(__file__)
+    if run.stop.requested:
+        print(f"interrupted: checkpoint of step {run.iteration * run.batch_size} written to {run.checkpoint_path}\n"
+              f"resume with: python {script} --resume {run.checkpoint_path}", file=sys.stderr)
+        return 128 + run.stop.signum
+    if run.args.save_model:
+        print(f"model saved to {run.checkpoint_path}; evaluate with: "
+              f"python {script} --eval-checkpoint {run.checkpoint_path}")
     return 0
 
 

@@ -5,9 +5,11 @@ mean KL(pi_old || pi_theta) <= delta: the natural-gradient direction x ~ F^-1 g 
 on Fisher-vector products, the step that reaches the KL bound, and a backtracking line search that
 keeps the bound and the improvement exact. The critic is trained separately, by Adam on the returns.
 
-One file, read top to bottom in the order of the algorithm:
-    Args -> environments -> normalization -> agent -> rollout -> GAE -> trust region -> critic loss
-    -> update -> checkpoints -> evaluation -> main()
+One file, read top to bottom. First the algorithm, in its order:
+    Args -> environments -> normalization -> agent -> rollout -> GAE -> trust region -> critic loss -> update
+    -> training loop
+then, under the RUN MANAGEMENT banner, what keeps a run safe and is not needed to learn TRPO:
+    run set-up and resume -> logging -> checkpoints -> evaluation -> input checks -> signals -> main() and the CLI
 
     python trpo_continuous.py                                        # HalfCheetah-v4, 1M steps
     python trpo_continuous.py --env-id Hopper-v4 --max-kl 0.02      # any Box-action gymnasium env
@@ -30,8 +32,9 @@ import signal
 import sys
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Optional
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Literal, NamedTuple, Optional
 
 import gymnasium as gym
 import numpy as np
@@ -79,13 +82,15 @@ class Args:
     num_steps: int = 256
     """steps per environment per rollout; the batch is num_envs * num_steps"""
 
-    # --- TRPO: the policy step ---
+    # --- advantages ---
     gamma: float = 0.99
     """discount factor gamma"""
     gae_lambda: float = 0.95
     """GAE lambda"""
     norm_adv: bool = True
     """normalize the batch's advantages to mean 0, std 1"""
+
+    # --- TRPO: the policy step ---
     max_kl: float = 0.01
     """trust-region size delta: bound on the mean KL(pi_old || pi_new) of a step"""
     cg_iters: int = 10
@@ -97,23 +102,25 @@ class Args:
     backtrack_iters: int = 10
     """line search: number of step sizes tried before the old parameters are kept"""
 
-    # --- TRPO: the critic ---
+    # --- TRPO: the critic's optimiser ---
     learning_rate: float = 1e-3
     """Adam learning rate of the critic"""
-    anneal_lr: bool = False
-    """anneal the critic's learning rate linearly to 0 over training"""
+    lr_schedule: Literal["linear", "constant"] = "constant"
+    """linear: anneal the critic's learning rate to 0 over training; constant"""
     update_epochs: int = 10
     """critic passes over the batch per iteration (minibatches are reshuffled every epoch)"""
     minibatch_size: int = 128
     """samples per critic gradient step; must divide the batch (128: sb3-contrib's TRPO default)"""
-    value_clip: bool = False
-    """clip the value function update around the old values by --clip-eps, as in the PPO scripts"""
-    clip_eps: float = 0.2
-    """clipping range of --value-clip"""
     grad_clip: bool = True
     """clip the critic's global gradient norm to --max-grad-norm"""
     max_grad_norm: float = 0.5
     """maximum global gradient norm of the critic (with --grad-clip)"""
+
+    # --- TRPO: the critic's objective ---
+    value_clip: bool = False
+    """clip the value function update around the old values by --clip-eps, as in the PPO scripts"""
+    clip_eps: float = 0.2
+    """clipping range of --value-clip"""
 
     # --- normalization and episode ends ---
     norm_obs: bool = True
@@ -128,15 +135,6 @@ class Args:
     """hidden layer sizes of the actor and of the critic MLPs"""
     log_std_init: float = 0.0
     """initial log standard deviation of the Gaussian policy"""
-
-
-# Fields that manage a run rather than define it: --resume may change these, and nothing else.
-RUN_MANAGEMENT_FIELDS = {"cuda", "torch_threads", "capture_video", "save_model", "checkpoint_every",
-                         "resume", "eval_checkpoint", "eval_episodes"}
-
-
-class UserError(Exception):
-    """A problem with the user's input: reported as one line, exit status 2."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -277,15 +275,26 @@ class Agent(nn.Module):
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.critic(obs).squeeze(-1)
 
+    def policy(self, obs: torch.Tensor):
+        """The parameters of pi(.|s) = N(mu(s), sigma^2): mu(s) and the state-independent log sigma."""
+        return self.actor_mean(obs), self.actor_log_std
+
     def act(self, obs: torch.Tensor) -> torch.Tensor:
         """Sample a ~ N(mu(s), sigma^2); its log-prob and V(s) come after the rollout, batched."""
-        mean = self.actor_mean(obs)
-        return mean + torch.exp(self.actor_log_std) * torch.randn_like(mean)
+        mean, log_std = self.policy(obs)
+        return mean + torch.exp(log_std) * torch.randn_like(mean)
 
     def evaluate_actions(self, obs: torch.Tensor, actions: torch.Tensor):
         """log pi(a|s), entropy of pi(.|s) and V(s) under the current parameters."""
-        log_prob = gaussian_log_prob(self.actor_mean(obs), self.actor_log_std, actions)
-        return log_prob, gaussian_entropy(self.actor_log_std), self.value(obs)
+        mean, log_std = self.policy(obs)
+        return gaussian_log_prob(mean, log_std, actions), gaussian_entropy(log_std), self.value(obs)
+
+
+def build_agent(args: Args, envs: gym.vector.VectorEnv, device: torch.device) -> Agent:
+    """The agent for the envs' observation and action sizes."""
+    obs_dim = int(np.prod(envs.single_observation_space.shape))
+    act_dim = int(np.prod(envs.single_action_space.shape))
+    return Agent(obs_dim, act_dim, args.hidden_sizes, args.log_std_init, args.norm_obs).to(device)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -294,8 +303,9 @@ class Agent(nn.Module):
 class Rollout:
     """Storage for one rollout, allocated once on the training device; every field is [num_steps, num_envs, ...].
 
-    obs holds the (normalized) observations the policy acted on. next_values[t] is V of the state that
-    followed step t: V(s_{t+1}), or at an episode end V(true final observation), as compute_gae expects.
+    obs holds the (normalized) observations the policy acted on. next_values[t] is what step t bootstraps
+    from, as compute_gae expects: V(s_{t+1}) where no episode ended at t, V(true final observation)
+    where the episode was truncated at t, and 0 where it terminated at t.
     """
 
     def __init__(self, num_steps: int, num_envs: int, obs_shape: tuple, action_shape: tuple, device: torch.device):
@@ -308,21 +318,30 @@ class Rollout:
         self.terminations = torch.zeros_like(self.log_probs)
         self.dones = torch.zeros_like(self.log_probs)
 
+    def batch(self, advantages: torch.Tensor, returns: torch.Tensor) -> dict:
+        """The rollout and its advantages as one flat batch of num_steps * num_envs samples."""
+        return {"obs": self.obs.flatten(0, 1), "actions": self.actions.flatten(0, 1),
+                "log_probs": self.log_probs.flatten(), "advantages": advantages.flatten(),
+                "returns": returns.flatten(), "values": self.values.flatten()}
+
+
+class RolloutResult(NamedTuple):
+    next_obs: torch.Tensor  # the (normalized) observation the next rollout starts from
+    episodes: list  # (step index, return, length) of every episode that ended during the rollout
+    env_seconds: float  # time spent inside envs.step
+    complete: bool  # False when a stop request cut the rollout short (its data is then not used)
+
 
 @torch.inference_mode()
 def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, next_obs: torch.Tensor,
-                    reward_scaler: Optional[RewardScaler], bootstrap_truncated: bool, should_stop=lambda: False):
-    """Fill rollout with the current policy, starting from next_obs (normalized).
-
-    Returns (next_obs, episodes, complete, env_seconds): the observation to continue from, the
-    (step index, return, length) of every episode that ended, False if should_stop() cut the rollout
-    short, and the time spent inside envs.step.
-    """
+                    reward_scaler: Optional[RewardScaler], bootstrap_truncated: bool, stop=None) -> RolloutResult:
+    """Fill rollout with the current policy, starting from next_obs (normalized). stop: an object whose
+    .requested becomes true to cut the rollout short after the current env step (StopRequest, below)."""
     device = rollout.obs.device
     num_steps = rollout.obs.shape[0]
     low, high = envs.single_action_space.low, envs.single_action_space.high
     episodes, env_seconds = [], 0.0
-    rollout.next_values.zero_()  # stays 0 where an episode terminated: (1 - term_t) zeroes it anyway
+    rollout.next_values.zero_()  # 0 stays where an episode terminated: there is nothing to bootstrap from
 
     def to_tensor(array):
         return torch.as_tensor(array, dtype=torch.float32, device=device)
@@ -351,8 +370,8 @@ def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, 
         if "episode" in info:
             for i in np.flatnonzero(info["_episode"]):
                 episodes.append((step, float(info["episode"]["r"][i]), int(info["episode"]["l"][i])))
-        if should_stop():
-            return next_obs, episodes, False, env_seconds
+        if stop is not None and stop.requested:
+            return RolloutResult(next_obs, episodes, env_seconds, complete=False)
     # The policy did not change during the rollout, so log pi_old(a_t|s_t) and V(s_t) of all steps come
     # from one batched forward pass rather than num_steps small ones.
     log_probs, _, values = agent.evaluate_actions(rollout.obs.flatten(0, 1), rollout.actions.flatten(0, 1))
@@ -361,7 +380,7 @@ def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, 
     # Where no episode ended at t, the next state's value is V(s_{t+1}).
     following_values = torch.cat([rollout.values[1:], agent.value(next_obs).unsqueeze(0)])
     rollout.next_values.copy_(torch.where(rollout.dones.bool(), rollout.next_values, following_values))
-    return next_obs, episodes, True, env_seconds
+    return RolloutResult(next_obs, episodes, env_seconds, complete=True)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -374,9 +393,10 @@ def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_la
         A_t     = delta_t + gamma * lambda * (1 - done_t) * A_{t+1},    A_T = 0
         returns = A + V
 
-    next_values[t] is V of the state that followed step t: the true final observation where the
-    episode ended at t (so a truncated episode bootstraps from it, a terminated one is cut by
-    term_t), V(s_{t+1}) otherwise. done_t (terminated or truncated) stops the recursion at episode ends.
+    next_values[t] is V of the state that followed step t: V(s_{t+1}) within an episode, V(true final
+    observation) where the episode was truncated at t; where it terminated, term_t = 1 cuts the
+    bootstrap whatever next_values holds (collect_rollout leaves 0 there). done_t (terminated or
+    truncated) stops the recursion at episode ends.
     """
     deltas = rewards + gamma * (1.0 - terminations) * next_values - values
     advantages = torch.zeros_like(rewards)
@@ -439,19 +459,19 @@ def fisher_vector_product(kl_fn, params, damping):
 
 
 def max_step_size(x, fx, max_kl):
-    """beta = sqrt(2 delta / x^T F x): the step beta * x reaches the KL bound delta of the quadratic model
-    KL(theta_old + s) ~ s^T F s / 2."""
+    """beta = sqrt(2 delta / x^T fx), with fx = (F + lambda I) x the damped product that CG solved with:
+    the step beta * x reaches the KL bound delta of the quadratic model KL(theta_old + s) ~ s^T F s / 2
+    when lambda = 0, and stays inside it when lambda > 0 (x^T (F + lambda I) x >= x^T F x)."""
     return torch.sqrt(2 * max_kl / x.dot(fx))
 
 
-def line_search(f, theta_old, full_step, max_kl, backtrack_coef=0.8, backtrack_iters=10):
+def line_search(f, theta_old, surrogate_old, full_step, max_kl, backtrack_coef=0.8, backtrack_iters=10):
     """Backtracking line search on theta_old + backtrack_coef^i * full_step, i = 0, 1, ..., backtrack_iters - 1.
 
-    f(theta) -> (surrogate, mean KL from theta_old). Accepts the first step whose KL is within max_kl and
-    whose surrogate improved on f(theta_old); when none does, returns theta_old. Returns
-    (theta, accepted, backtracks, surrogate, kl).
+    f(theta) -> (surrogate, mean KL from theta_old); surrogate_old is the surrogate at theta_old. Accepts
+    the first step whose KL is within max_kl and whose surrogate improved on surrogate_old; when none
+    does, returns theta_old. Returns (theta, accepted, backtracks, surrogate, kl).
     """
-    surrogate_old, _ = f(theta_old)
     for i in range(backtrack_iters):
         theta = theta_old + backtrack_coef ** i * full_step
         surrogate_new, kl = f(theta)
@@ -491,15 +511,18 @@ def trpo_update(agent: Agent, critic_optimizer: torch.optim.Optimizer, batch: di
         advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
     # The trust region covers the whole policy: the mean network and the log-std, not the critic.
     policy_params = [*agent.actor_mean.parameters(), agent.actor_log_std]
-    with torch.no_grad():
-        old_mean, old_log_std = agent.actor_mean(obs), agent.actor_log_std.detach().clone()
+    # pi_old on the batch, computed once: its (mean, log-std) are the fixed side of every KL below, and the
+    # surrogate at theta_old is differentiated through the same forward pass.
+    mean, log_std = agent.policy(obs)
+    old_mean, old_log_std = mean.detach(), log_std.detach().clone()  # clone: log_std is the parameter itself
 
     def mean_kl():
-        return gaussian_kl(old_mean, old_log_std, agent.actor_mean(obs), agent.actor_log_std).mean()
+        return gaussian_kl(old_mean, old_log_std, *agent.policy(obs)).mean()
 
     # 1. Surrogate gradient g at theta_old
-    loss = surrogate(gaussian_log_prob(agent.actor_mean(obs), agent.actor_log_std, actions), old_log_probs, advantages)
-    g = torch.cat([grad.reshape(-1) for grad in torch.autograd.grad(loss, policy_params)])
+    surrogate_at_old = surrogate(gaussian_log_prob(mean, log_std, actions), old_log_probs, advantages)
+    g = torch.cat([grad.reshape(-1) for grad in torch.autograd.grad(surrogate_at_old, policy_params)])
+    surrogate_old = surrogate_at_old.item()
     # 2. Search direction x ~ F^-1 g
     fvp = fisher_vector_product(mean_kl, policy_params, args.cg_damping)
     x, cg_residual = conjugate_gradient(fvp, g, args.cg_iters)
@@ -512,17 +535,18 @@ def trpo_update(agent: Agent, critic_optimizer: torch.optim.Optimizer, batch: di
     @torch.no_grad()
     def evaluate(theta):
         nn.utils.vector_to_parameters(theta, policy_params)
-        new_log_probs = gaussian_log_prob(agent.actor_mean(obs), agent.actor_log_std, actions)
+        new_log_probs = gaussian_log_prob(*agent.policy(obs), actions)
         return surrogate(new_log_probs, old_log_probs, advantages).item(), mean_kl().item()
 
     theta, accepted, backtracks, surrogate_new, kl = line_search(
-        evaluate, theta_old, full_step, args.max_kl, args.backtrack_coef, args.backtrack_iters)
+        evaluate, theta_old, surrogate_old, full_step, args.max_kl, args.backtrack_coef, args.backtrack_iters)
     with torch.no_grad():
         nn.utils.vector_to_parameters(theta, policy_params)
-    surrogate_old = loss.item()
 
     # 5. Critic: update_epochs passes over the batch in shuffled minibatches
     batch_size = obs.shape[0]
+    critic_params = critic_optimizer.param_groups[0]["params"]
+    max_norm = args.max_grad_norm if args.grad_clip else math.inf  # inf: measure the norm, clip nothing
     value_losses = []
     grad_norm_total = torch.zeros((), device=obs.device)
     for epoch in range(args.update_epochs):
@@ -535,8 +559,6 @@ def trpo_update(agent: Agent, critic_optimizer: torch.optim.Optimizer, batch: di
                 raise FloatingPointError(f"non-finite value loss ({v_loss.item()}) in epoch {epoch}")
             critic_optimizer.zero_grad(set_to_none=True)
             v_loss.backward()
-            max_norm = args.max_grad_norm if args.grad_clip else math.inf  # inf: measure the norm, clip nothing
-            critic_params = critic_optimizer.param_groups[0]["params"]
             grad_norm_total += nn.utils.clip_grad_norm_(critic_params, max_norm, foreach=True)
             critic_optimizer.step()
             value_losses.append(v_loss.detach())
@@ -548,10 +570,203 @@ def trpo_update(agent: Agent, critic_optimizer: torch.optim.Optimizer, batch: di
             "grad_norm": grad_norm_total.item() / len(value_losses)}
 
 
+def scheduled_learning_rate(args: Args, progress: float) -> float:
+    """The critic's learning rate of an iteration, with progress = (iteration - 1) / iterations in [0, 1):
+    linear: lr_0 * (1 - progress); constant: lr_0."""
+    if args.lr_schedule == "linear":
+        return args.learning_rate * (1.0 - progress)
+    return args.learning_rate
+
+
+# ------------------------------------------------------------------------------------------------
+# Training loop
+# ------------------------------------------------------------------------------------------------
+def train(run: "Run") -> None:
+    """Iterations of rollout -> advantages -> update, from run.iteration on. run (start_run, below) holds
+    the args, envs, agent, critic optimizer, reward scaler, rollout storage and logs, and the iteration a
+    checkpoint restores."""
+    args, agent, critic_optimizer = run.args, run.agent, run.critic_optimizer
+    for iteration in range(run.iteration + 1, run.num_iterations + 1):
+        # Schedule: linear goes from the initial value at the first iteration towards 0 after the last.
+        progress = (iteration - 1) / run.num_iterations
+        lr = scheduled_learning_rate(args, progress)
+        for group in critic_optimizer.param_groups:
+            group["lr"] = lr
+
+        # 1. Rollout
+        with run.timed("rollout"):
+            rollout = collect_rollout(agent, run.envs, run.rollout, run.next_obs,
+                                      run.reward_scaler if args.norm_reward else None, args.bootstrap_truncated,
+                                      run.stop)
+        if not rollout.complete:
+            break  # interrupted: the partial rollout is dropped; the checkpoint holds the last full iteration
+        run.next_obs = rollout.next_obs
+
+        # 2. Advantages (no_grad, not inference_mode: the update's autograd graph takes them as inputs)
+        with run.timed("gae"), torch.no_grad():
+            advantages, returns = compute_gae(run.rollout.rewards, run.rollout.values, run.rollout.next_values,
+                                              run.rollout.terminations, run.rollout.dones, args.gamma, args.gae_lambda)
+
+        # 3. Update: one trust-region step of the policy, then the critic
+        with run.timed("update"):
+            batch = run.rollout.batch(advantages, returns)
+            stats = trpo_update(agent, critic_optimizer, batch, args)
+        run.iteration = iteration
+
+        # 4. Log and checkpoint
+        log_iteration(run, rollout, batch, stats, {"charts/learning_rate": lr})
+        if args.checkpoint_every and iteration % args.checkpoint_every == 0:
+            write_checkpoint(run)
+        if run.stop.requested:
+            break
+
+
+# ================================================================================================
+# RUN MANAGEMENT: everything below keeps a run safe, resumable and observable (set-up and resume,
+# logging, checkpoints, evaluation, input checks, signals, the command line), not the algorithm.
+# ================================================================================================
+
+# Fields that manage a run rather than define it: --resume may change these, and nothing else.
+RUN_MANAGEMENT_FIELDS = {"cuda", "torch_threads", "capture_video", "save_model", "checkpoint_every",
+                         "resume", "eval_checkpoint", "eval_episodes"}
+
+
+class UserError(Exception):
+    """A problem with the user's input: reported as one line, exit status 2."""
+
+
+@dataclass
+class Run:
+    """Everything a training run holds; iteration is what a checkpoint restores besides the modules."""
+    args: Args
+    run_name: str
+    run_dir: str
+    envs: gym.vector.VectorEnv
+    agent: Agent
+    critic_optimizer: torch.optim.Optimizer
+    reward_scaler: RewardScaler
+    rollout: Rollout
+    writer: SummaryWriter
+    stop: "StopRequest"
+    next_obs: Optional[torch.Tensor] = None
+    num_iterations: int = 0
+    iteration: int = 0  # the last iteration whose update is done
+    start_iteration: int = 0
+    start_time: float = 0.0
+    seconds: dict = field(default_factory=dict)
+    recent_returns: Any = field(default_factory=lambda: deque(maxlen=20))
+
+    @property
+    def batch_size(self) -> int:
+        return self.args.num_envs * self.args.num_steps  # samples per iteration
+
+    @property
+    def checkpoint_path(self) -> str:
+        return os.path.join(self.run_dir, "checkpoint.pt")
+
+    @contextmanager
+    def timed(self, phase: str):
+        """Time the block into seconds[phase] (logged as time/<phase>_seconds)."""
+        start = time.perf_counter()
+        yield
+        self.seconds[phase] = time.perf_counter() - start
+
+
+def start_run(args: Args, device: torch.device) -> Run:
+    """Seed everything, build the envs, agent, optimizer and logs, and restore a checkpoint with --resume.
+
+    The order of the random draws (seeding, agent weights, env resets) is part of what makes two runs
+    with the same seed identical: change it and every run's numbers change."""
+    checkpoint = None
+    if args.resume is not None:
+        checkpoint = load_checkpoint(args.resume, device)
+        args = resolve_resume(args, checkpoint)
+        run_name = checkpoint["run_name"]
+    else:
+        run_name = args.run_name or f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    check_env(args.env_id)  # the run's env: the checkpoint's when resuming
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.use_deterministic_algorithms(args.torch_deterministic)
+
+    if args.capture_video:
+        if "DISPLAY" not in os.environ:
+            os.environ.setdefault("MUJOCO_GL", "egl")
+        check_video_support(args.env_id)
+    envs = make_vector_env(args.env_id, args.num_envs, f"videos/{run_name}" if args.capture_video else None)
+    agent = build_agent(args, envs, device)
+    critic_optimizer = torch.optim.Adam(agent.critic.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
+    reward_scaler = RewardScaler(args.num_envs, args.gamma).to(device)
+    run_dir = os.path.join("runs", run_name)
+    os.makedirs(run_dir, exist_ok=True)
+    run = Run(args, run_name, run_dir, envs, agent, critic_optimizer, reward_scaler,
+              Rollout(args.num_steps, args.num_envs, envs.single_observation_space.shape,
+                      envs.single_action_space.shape, device),
+              SummaryWriter(run_dir), StopRequest())
+    run.num_iterations = args.total_timesteps // run.batch_size
+    if checkpoint is None:
+        run.writer.add_text("hyperparameters", "|param|value|\n|-|-|\n"
+                            + "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
+        next_obs_np, _ = envs.reset(seed=args.seed)
+    else:
+        agent.load_state_dict(checkpoint["agent"])
+        critic_optimizer.load_state_dict(checkpoint["critic_optimizer"])
+        reward_scaler.load_state_dict(checkpoint["reward_scaler"])
+        run.iteration = checkpoint["iteration"]
+        set_rng_states(checkpoint["rng"])
+        print(f"resuming {run_name} at step {run.iteration * run.batch_size}")
+        # Episodes in progress are not saved: a resumed run starts new ones, drawn from the envs' saved
+        # random generators (so they continue the run's stream rather than replay its first episodes).
+        set_env_rng_states(envs, checkpoint["env_rng"])
+        next_obs_np, _ = envs.reset()
+    with torch.inference_mode():
+        run.next_obs = agent.normalize(torch.as_tensor(next_obs_np, dtype=torch.float32, device=device), update=True)
+    run.start_iteration, run.start_time = run.iteration, time.time()
+    return run
+
+
+def log_iteration(run: Run, rollout: RolloutResult, batch: dict, stats: dict, schedules: dict) -> None:
+    """TensorBoard scalars of the iteration just completed, its episodes, and the console line."""
+    batch_size, iteration, writer = run.batch_size, run.iteration, run.writer
+    global_step = iteration * batch_size
+    for step, episode_return, episode_length in rollout.episodes:
+        episode_end = (iteration - 1) * batch_size + (step + 1) * run.args.num_envs
+        writer.add_scalar("charts/episodic_return", episode_return, episode_end)
+        writer.add_scalar("charts/episodic_length", episode_length, episode_end)
+        run.recent_returns.append(episode_return)
+    sps = int((iteration - run.start_iteration) * batch_size / (time.time() - run.start_time))
+    scalars = {
+        **schedules, "charts/SPS": sps,
+        "charts/policy_std": run.agent.actor_log_std.exp().mean().item(),
+        "time/rollout_seconds": run.seconds["rollout"], "time/env_seconds": rollout.env_seconds,
+        "time/gae_seconds": run.seconds["gae"], "time/update_seconds": run.seconds["update"],
+        "losses/explained_variance": explained_variance(batch["values"], batch["returns"]),
+        # kl: KL(pi_old || pi_new) of the whole batch after the accepted step (0 when none was accepted)
+        **{f"losses/{key}": stats[key] for key in
+           ("kl", "surrogate_improvement", "expected_improvement", "backtracks", "step_accepted",
+            "cg_residual", "step_norm", "value_loss", "entropy", "grad_norm")},
+    }
+    for tag, value in scalars.items():
+        writer.add_scalar(tag, value, global_step)
+    eta_minutes = (run.num_iterations - iteration) * batch_size / max(sps, 1) / 60
+    mean_return = f"{np.mean(run.recent_returns):9.1f}" if run.recent_returns else "        -"
+    print(f"step {global_step:>9}/{run.num_iterations * batch_size} | SPS {sps:>6} | return {mean_return} "
+          f"(last {len(run.recent_returns)} episodes) | ETA {eta_minutes:5.1f} min", flush=True)
+
+
 # ------------------------------------------------------------------------------------------------
 # Checkpoints
 # ------------------------------------------------------------------------------------------------
-CHECKPOINT_FORMAT = "trpo_continuous/2"
+CHECKPOINT_FORMAT = "trpo_continuous/3"
+
+
+def write_checkpoint(run: Run) -> None:
+    """The run's state after run.iteration: enough to resume it exactly (episodes in progress aside)."""
+    save_checkpoint(run.checkpoint_path, run_name=run.run_name, args=asdict(run.args), iteration=run.iteration,
+                    agent=run.agent.state_dict(), critic_optimizer=run.critic_optimizer.state_dict(),
+                    reward_scaler=run.reward_scaler.state_dict(), rng=rng_states(), env_rng=env_rng_states(run.envs))
 
 
 def rng_states() -> dict:
@@ -605,12 +820,6 @@ def load_checkpoint(path: str, device: torch.device) -> dict:
     return checkpoint
 
 
-def build_agent(args: Args, envs: gym.vector.VectorEnv, device: torch.device) -> Agent:
-    obs_dim = int(np.prod(envs.single_observation_space.shape))
-    act_dim = int(np.prod(envs.single_action_space.shape))
-    return Agent(obs_dim, act_dim, args.hidden_sizes, args.log_std_init, args.norm_obs).to(device)
-
-
 # ------------------------------------------------------------------------------------------------
 # Evaluation of a checkpoint: deterministic (mean) actions
 # ------------------------------------------------------------------------------------------------
@@ -638,6 +847,7 @@ def evaluate(checkpoint_path: str, episodes: int, device: torch.device, video_di
 # Input checks: one clear line and exit status 2 instead of a traceback
 # ------------------------------------------------------------------------------------------------
 def check_args(args: Args) -> None:
+    """Raise UserError for a flag value that would fail later or train something other than asked."""
     positive = {"total_timesteps": args.total_timesteps, "num_envs": args.num_envs, "num_steps": args.num_steps,
                 "minibatch_size": args.minibatch_size, "update_epochs": args.update_epochs,
                 "learning_rate": args.learning_rate, "eval_episodes": args.eval_episodes,
@@ -667,6 +877,7 @@ def check_args(args: Args) -> None:
 
 
 def check_env(env_id: str) -> None:
+    """Raise UserError unless env_id is a registered env with Box observations and Box actions."""
     if env_id not in gym.registry:
         close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.5)
         raise UserError(f"unknown env id {env_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
@@ -717,6 +928,9 @@ def resolve_resume(args: Args, checkpoint: dict) -> Args:
     return replace(saved, **overrides)
 
 
+# ------------------------------------------------------------------------------------------------
+# Signals: Ctrl-C / SIGTERM stop the run cleanly, with a checkpoint
+# ------------------------------------------------------------------------------------------------
 class StopRequest:
     """SIGINT/SIGTERM: the first one asks the loop to stop after the current env step (a checkpoint is
     written, TensorBoard flushed); a second one exits at once."""
@@ -725,6 +939,10 @@ class StopRequest:
         self.signum = None
         signal.signal(signal.SIGINT, self.handle)
         signal.signal(signal.SIGTERM, self.handle)
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
 
     def handle(self, signum, frame):
         if self.signum is not None:
@@ -736,9 +954,10 @@ class StopRequest:
 
 
 # ------------------------------------------------------------------------------------------------
-# Training
+# main() and the command line
 # ------------------------------------------------------------------------------------------------
 def main(args: Args) -> int:
+    """Evaluate a checkpoint, or train (train() above) and save; returns the exit status."""
     check_args(args)
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
@@ -753,151 +972,27 @@ def main(args: Args) -> int:
               f"return {np.mean(returns):.1f} +- {np.std(returns):.1f}")
         return 0
 
-    checkpoint = None
-    if args.resume is not None:
-        checkpoint = load_checkpoint(args.resume, device)
-        args = resolve_resume(args, checkpoint)
-        run_name = checkpoint["run_name"]
-    else:
-        run_name = args.run_name or f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
-    check_env(args.env_id)  # the run's env: the checkpoint's when resuming
-    run_dir = os.path.join("runs", run_name)
-    checkpoint_path = os.path.join(run_dir, "checkpoint.pt")
-    batch_size = args.num_envs * args.num_steps
-    num_iterations = args.total_timesteps // batch_size
-
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    torch.use_deterministic_algorithms(args.torch_deterministic)
-
-    if args.capture_video:
-        if "DISPLAY" not in os.environ:
-            os.environ.setdefault("MUJOCO_GL", "egl")
-        check_video_support(args.env_id)
-    envs = make_vector_env(args.env_id, args.num_envs, f"videos/{run_name}" if args.capture_video else None)
-    agent = build_agent(args, envs, device)
-    optimizer = torch.optim.Adam(agent.critic.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
-    reward_scaler = RewardScaler(args.num_envs, args.gamma).to(device)
-    completed = 0  # the last iteration whose update is done: what a checkpoint holds
-    if checkpoint is not None:
-        agent.load_state_dict(checkpoint["agent"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        reward_scaler.load_state_dict(checkpoint["reward_scaler"])
-        completed = checkpoint["iteration"]
-        set_rng_states(checkpoint["rng"])
-        print(f"resuming {run_name} at step {completed * batch_size}")
-    start_iteration = completed
-
-    def write_checkpoint() -> None:
-        save_checkpoint(checkpoint_path, run_name=run_name, args=asdict(args), iteration=completed,
-                        agent=agent.state_dict(), optimizer=optimizer.state_dict(),
-                        reward_scaler=reward_scaler.state_dict(), rng=rng_states(),
-                        env_rng=env_rng_states(envs))
-
-    os.makedirs(run_dir, exist_ok=True)
-    writer = SummaryWriter(run_dir)
-    if checkpoint is None:
-        writer.add_text("hyperparameters", "|param|value|\n|-|-|\n"
-                        + "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
-    rollout = Rollout(args.num_steps, args.num_envs, envs.single_observation_space.shape,
-                      envs.single_action_space.shape, device)
-    stop = StopRequest()
-    recent_returns = deque(maxlen=20)
-    if checkpoint is None:
-        next_obs_np, _ = envs.reset(seed=args.seed)
-    else:
-        # Episodes in progress are not saved: a resumed run starts new ones, drawn from the envs' saved
-        # random generators (so they continue the run's stream rather than replay its first episodes).
-        set_env_rng_states(envs, checkpoint["env_rng"])
-        next_obs_np, _ = envs.reset()
-    with torch.inference_mode():
-        next_obs = agent.normalize(torch.as_tensor(next_obs_np, dtype=torch.float32, device=device), update=True)
-    start_time = time.time()
-
+    run = start_run(args, device)
     try:
-        for iteration in range(start_iteration + 1, num_iterations + 1):
-            global_step = (iteration - 1) * batch_size
-            # Linear schedules: from the initial value at the first iteration towards 0 after the last.
-            progress = (iteration - 1) / num_iterations
-            lr = args.learning_rate * (1.0 - progress) if args.anneal_lr else args.learning_rate
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-
-            # 1. Rollout
-            rollout_start = time.perf_counter()
-            next_obs, episodes, complete, env_seconds = collect_rollout(
-                agent, envs, rollout, next_obs, reward_scaler if args.norm_reward else None,
-                args.bootstrap_truncated, should_stop=lambda: stop.signum is not None)
-            if not complete:
-                break  # interrupted: the partial rollout is dropped; the checkpoint holds the last full iteration
-            rollout_seconds = time.perf_counter() - rollout_start
-
-            # 2. Advantages (no_grad, not inference_mode: the update's autograd graph takes them as inputs)
-            gae_start = time.perf_counter()
-            with torch.no_grad():
-                advantages, returns = compute_gae(rollout.rewards, rollout.values, rollout.next_values,
-                                                  rollout.terminations, rollout.dones, args.gamma, args.gae_lambda)
-            gae_seconds = time.perf_counter() - gae_start
-
-            # 3. Update
-            update_start = time.perf_counter()
-            batch = {"obs": rollout.obs.flatten(0, 1), "actions": rollout.actions.flatten(0, 1),
-                     "log_probs": rollout.log_probs.flatten(), "advantages": advantages.flatten(),
-                     "returns": returns.flatten(), "values": rollout.values.flatten()}
-            try:
-                stats = trpo_update(agent, optimizer, batch, args)
-            except FloatingPointError as e:
-                raise FloatingPointError(f"{e} of iteration {iteration}") from None
-            update_seconds = time.perf_counter() - update_start
-            completed = iteration
-
-            # 4. Logging
-            global_step = iteration * batch_size
-            for step, episode_return, episode_length in episodes:
-                episode_end = (iteration - 1) * batch_size + (step + 1) * args.num_envs
-                writer.add_scalar("charts/episodic_return", episode_return, episode_end)
-                writer.add_scalar("charts/episodic_length", episode_length, episode_end)
-                recent_returns.append(episode_return)
-            sps = int((iteration - start_iteration) * batch_size / (time.time() - start_time))
-            scalars = {
-                "charts/learning_rate": lr, "charts/SPS": sps,
-                "charts/policy_std": agent.actor_log_std.exp().mean().item(),
-                "time/rollout_seconds": rollout_seconds, "time/env_seconds": env_seconds,
-                "time/gae_seconds": gae_seconds, "time/update_seconds": update_seconds,
-                "losses/explained_variance": explained_variance(batch["values"], batch["returns"]),
-                **{f"losses/{key}": stats[key] for key in
-                   ("kl", "surrogate_improvement", "expected_improvement", "backtracks", "step_accepted",
-                    "cg_residual", "step_norm", "value_loss", "entropy", "grad_norm")},
-            }
-            for tag, value in scalars.items():
-                writer.add_scalar(tag, value, global_step)
-            eta_minutes = (num_iterations - iteration) * batch_size / max(sps, 1) / 60
-            mean_return = f"{np.mean(recent_returns):9.1f}" if recent_returns else "        -"
-            print(f"step {global_step:>9}/{num_iterations * batch_size} | SPS {sps:>6} | return {mean_return} "
-                  f"(last {len(recent_returns)} episodes) | ETA {eta_minutes:5.1f} min", flush=True)
-
-            if args.checkpoint_every and iteration % args.checkpoint_every == 0:
-                write_checkpoint()
-            if stop.signum is not None:
-                break
+        train(run)
     except FloatingPointError as e:
-        kept = f"; the last checkpoint {checkpoint_path} is kept" if os.path.exists(checkpoint_path) else ""
-        print(f"error: {e}: stopping (logs in {run_dir}{kept})", file=sys.stderr)
+        kept = f"; the last checkpoint {run.checkpoint_path} is kept" if os.path.exists(run.checkpoint_path) else ""
+        print(f"error: {e} of iteration {run.iteration + 1}: stopping (logs in {run.run_dir}{kept})", file=sys.stderr)
         return 1
     finally:
-        writer.close()  # flushes the event file, also on an error
+        run.writer.close()  # flushes the event file, also on an error
 
-    if stop.signum is not None or args.save_model:
-        write_checkpoint()
-    envs.close()
-    if stop.signum is not None:
-        print(f"interrupted: checkpoint of step {completed * batch_size} written to {checkpoint_path}\n"
-              f"resume with: python {os.path.basename(__file__)} --resume {checkpoint_path}", file=sys.stderr)
-        return 128 + stop.signum
-    if args.save_model:
-        print(f"model saved to {checkpoint_path}; evaluate with: "
-              f"python {os.path.basename(__file__)} --eval-checkpoint {checkpoint_path}")
+    if run.stop.requested or run.args.save_model:
+        write_checkpoint(run)
+    run.envs.close()
+    script = os.path.basename(__file__)
+    if run.stop.requested:
+        print(f"interrupted: checkpoint of step {run.iteration * run.batch_size} written to {run.checkpoint_path}\n"
+              f"resume with: python {script} --resume {run.checkpoint_path}", file=sys.stderr)
+        return 128 + run.stop.signum
+    if run.args.save_model:
+        print(f"model saved to {run.checkpoint_path}; evaluate with: "
+              f"python {script} --eval-checkpoint {run.checkpoint_path}")
     return 0
 
 

@@ -10,12 +10,12 @@ python benchmark/sweep.py --name halfcheetah_ppo --script ppo_continuous.py --en
 python benchmark/sweep.py --name halfcheetah_ablations --script ppo_continuous.py --envs HalfCheetah-v4 \
     --seeds 1 2 3 --jobs "$JOBS" \
     --variant no-value-clip=--no-value-clip \
-    --variant no-anneal-lr=--no-anneal-lr \
+    --variant no-anneal-lr="--lr-schedule constant" \
     --variant no-bootstrap-truncated=--no-bootstrap-truncated \
     --variant kl-penalty="--objective kl-penalty"
 python benchmark/summarize.py runs/halfcheetah_ppo runs/halfcheetah_ablations \
     --out benchmark/results/halfcheetah_ablations --last 20 --title "PPO ablations, " \
-    --plot-tags losses/approx_kl losses/clipfrac losses/explained_variance losses/entropy
+    --plot-tags losses/minibatch_approx_kl losses/clipfrac losses/explained_variance losses/entropy
 python benchmark/training_stats.py runs/halfcheetah_ppo runs/halfcheetah_ablations \
     --out benchmark/results/halfcheetah_ablations_stats.md \
-    --tags losses/approx_kl losses/clipfrac losses/kl_beta charts/policy_std losses/explained_variance
+    --tags losses/minibatch_approx_kl losses/clipfrac losses/kl_penalty_beta charts/policy_std losses/explained_variance

@@ -1,7 +1,9 @@
 """Record or check the losses of the first iterations of a script: the "no numerical change" check.
 
-    python benchmark/first_losses.py --script ppo_continuous.py --out benchmark/results/first_losses_ppo_continuous.json
-    python benchmark/first_losses.py --script ppo_continuous.py --check benchmark/results/first_losses_ppo_continuous.json
+    python benchmark/first_losses.py --script ppo_continuous.py \
+        --out benchmark/results/first_losses_ppo_continuous.json
+    python benchmark/first_losses.py --script ppo_continuous.py \
+        --check benchmark/results/first_losses_ppo_continuous.json
 
 The script runs with its default flags (plus any given after "--") in a temporary directory, is stopped
 with SIGINT once it has printed --iterations iteration lines, and every losses/* scalar of those
@@ -20,11 +22,10 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from summarize import load_events, read_scalars  # noqa: E402
+from summarize import OLDER_NAMES, load_events, read_scalars  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# old tag -> new tag: the per-minibatch KL estimates were renamed when the post-update batch KL was added.
-RENAMED = {"losses/approx_kl": "losses/minibatch_approx_kl", "losses/old_approx_kl": "losses/minibatch_old_approx_kl"}
+RENAMED = {old: new for new, old in OLDER_NAMES.items()}  # recorded tag -> its name now
 
 
 def first_losses(script: str, iterations: int, flags: list) -> dict:

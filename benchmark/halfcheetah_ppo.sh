@@ -4,6 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python benchmark/sweep.py --name halfcheetah_ppo --script ppo_continuous.py --envs HalfCheetah-v4 --seeds 1 2 3 --jobs 2
 python benchmark/summarize.py runs/halfcheetah_ppo --out benchmark/results/halfcheetah_ppo --last 20 \
-    --plot-tags losses/approx_kl losses/clipfrac losses/explained_variance losses/entropy
+    --plot-tags losses/minibatch_approx_kl losses/clipfrac losses/explained_variance losses/entropy
 python benchmark/training_stats.py runs/halfcheetah_ppo --out benchmark/results/halfcheetah_ppo_stats.md \
-    --tags losses/approx_kl losses/clipfrac charts/policy_std losses/explained_variance losses/grad_norm
+    --tags losses/minibatch_approx_kl losses/clipfrac charts/policy_std losses/explained_variance losses/grad_norm

@@ -10,9 +10,9 @@ C2="--num-envs 16 --num-steps 256 --minibatch-size 512 --learning-rate 1e-4 --lo
 python benchmark/sweep.py --name humanoid --script ppo_continuous.py --envs Humanoid-v4 --seeds 1 2 \
     --jobs "$JOBS" --variant "c2=$C2" -- --total-timesteps 10000000
 python benchmark/summarize.py runs/humanoid --out benchmark/results/humanoid --last 20 --threshold 5000 \
-    --title "10M steps, " --plot-tags losses/approx_kl losses/clipfrac charts/policy_std
+    --title "10M steps, " --plot-tags losses/minibatch_approx_kl losses/clipfrac charts/policy_std
 python benchmark/training_stats.py runs/humanoid --bin-steps 1000000 --out benchmark/results/humanoid_stats.md \
-    --tags charts/episodic_return losses/approx_kl losses/clipfrac charts/policy_std losses/explained_variance
+    --tags charts/episodic_return losses/minibatch_approx_kl losses/clipfrac charts/policy_std losses/explained_variance
 # The final policies with the deterministic (mean) action, 10 episodes each (evaluation seed 1, the default):
 {
     echo "| run | evaluation return over 10 episodes, deterministic action, mean +- std |"

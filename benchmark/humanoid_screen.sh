@@ -26,7 +26,7 @@ $SWEEP --seeds 1 \
 #   python benchmark/sweep.py --name humanoid_c1_10m --script ppo_continuous.py --envs Humanoid-v4 --seeds 1 \
 #       --variant "c1=$C1" -- --total-timesteps 10000000
 python benchmark/summarize.py runs/humanoid_screen --out benchmark/results/humanoid_screen --last 20 --threshold 5000 \
-    --title "2M-step screen, " --plot-tags losses/approx_kl losses/clipfrac charts/policy_std
+    --title "2M-step screen, " --plot-tags losses/minibatch_approx_kl losses/clipfrac charts/policy_std
 python benchmark/training_stats.py runs/humanoid_screen c1-10M-schedule=runs/humanoid_c1_10m --bin-steps 500000 \
     --out benchmark/results/humanoid_screen_stats.md \
-    --tags charts/episodic_return losses/approx_kl losses/clipfrac charts/policy_std losses/explained_variance
+    --tags charts/episodic_return losses/minibatch_approx_kl losses/clipfrac charts/policy_std losses/explained_variance

@@ -1,7 +1,7 @@
 """Read a sweep's TensorBoard event files and write its results: a markdown/CSV table and PNG curves.
 
     python benchmark/summarize.py runs/halfcheetah_ppo --out benchmark/results/halfcheetah_ppo \
-        [--threshold 475] [--last 20] [--plot-tags losses/approx_kl losses/clipfrac]
+        [--threshold 475] [--last 20] [--plot-tags losses/kl losses/clipfrac]
 
 Runs are the directories runs/<sweep>/<variant>__<env>__<seed>/ written by sweep.py. Per run:
 the final return is the mean episodic (training) return of its last --last episodes; with --threshold,
@@ -28,12 +28,19 @@ def load_events(run_dir: str) -> dict:
     return {tag: accumulator.Scalars(tag) for tag in accumulator.Tags()["scalars"]}
 
 
+# Tags renamed in the scripts: new name -> the name runs written before the rename logged the same scalar under.
+OLDER_NAMES = {"losses/minibatch_approx_kl": "losses/approx_kl",
+               "losses/minibatch_old_approx_kl": "losses/old_approx_kl", "losses/kl_penalty_beta": "losses/kl_beta"}
+
+
 def read_scalars(run_dir: str, tags) -> dict:
-    """{tag: (steps, values)} for the tags the run logged, one value per step (the last one logged)."""
+    """{tag: (steps, values)} for the tags the run logged, one value per step (the last one logged); a tag
+    renamed since the run was written is read under its older name (OLDER_NAMES)."""
     events, out = load_events(run_dir), {}
     for tag in tags:
-        if tag in events:
-            points = sorted({e.step: e.value for e in events[tag]}.items())
+        logged_as = tag if tag in events else OLDER_NAMES.get(tag)
+        if logged_as in events:
+            points = sorted({e.step: e.value for e in events[logged_as]}.items())
             out[tag] = (np.array([s for s, _ in points]), np.array([v for _, v in points]))
     return out
 

@@ -1,6 +1,6 @@
 """Training statistics of a sweep, as numbers: the per-segment means behind the curves of summarize.py.
 
-    python benchmark/training_stats.py runs/halfcheetah_ppo --tags losses/approx_kl losses/clipfrac \
+    python benchmark/training_stats.py runs/halfcheetah_ppo --tags losses/minibatch_approx_kl losses/clipfrac \
         --out benchmark/results/halfcheetah_ppo_stats.md
 
 Per (env, variant) and tag: training is cut into --segments equal parts by iteration (or, with

@@ -64,9 +64,10 @@ COMMON_TAGS = {"charts/episodic_return", "charts/episodic_length", "charts/SPS",
                "losses/explained_variance", "losses/entropy",
                # the phase timings benchmark/speed.py reads
                "time/rollout_seconds", "time/env_seconds", "time/gae_seconds", "time/update_seconds"}
-PPO_TAGS = COMMON_TAGS | {"charts/learning_rate", "losses/policy_loss", "losses/approx_kl", "losses/old_approx_kl",
+PPO_TAGS = COMMON_TAGS | {"charts/learning_rate", "losses/policy_loss", "losses/kl", "losses/minibatch_approx_kl",
+                          "losses/minibatch_old_approx_kl",
                           "losses/clipfrac", "losses/grad_norm"}
-PPO_NO_FLAGS = ["--no-value-clip", "--no-norm-adv", "--no-anneal-lr", "--no-grad-clip", "--no-norm-obs",
+PPO_NO_FLAGS = ["--no-value-clip", "--no-norm-adv", "--no-grad-clip", "--no-norm-obs",
                 "--no-norm-reward", "--no-bootstrap-truncated", "--no-torch-deterministic", "--no-cuda",
                 "--no-capture-video", "--no-save-model", "--no-anneal-entropy"]
 SCRIPT_CONFIG = {
@@ -92,7 +93,7 @@ SCRIPT_CONFIG = {
     "trpo_continuous": {
         "tiny": ["--env-id", "Hopper-v4", "--num-envs", "2", "--num-steps", "64", "--minibatch-size", "32",
                  "--update-epochs", "2", "--hidden-sizes", "16", "16", "--total-timesteps", "256"],
-        "no_flags": ["--no-value-clip", "--no-norm-adv", "--no-anneal-lr", "--no-grad-clip", "--no-norm-obs",
+        "no_flags": ["--no-value-clip", "--no-norm-adv", "--no-grad-clip", "--no-norm-obs",
                      "--no-norm-reward", "--no-bootstrap-truncated", "--no-torch-deterministic", "--no-cuda",
                      "--no-capture-video", "--no-save-model"],
         "tags": COMMON_TAGS | {"charts/policy_std", "losses/kl", "losses/surrogate_improvement",

@@ -74,3 +74,16 @@ def test_steps_staying_above_is_the_start_of_the_last_stretch_at_or_above():
     assert summarize.steps_to_threshold(steps, returns, 6.0, 2) == 30
     assert summarize.steps_staying_above(steps, returns, 4.0, 2) == 20
     assert summarize.steps_staying_above(steps, returns, 10.0, 2) is None
+
+
+def test_renamed_tags_are_read_under_their_older_name(tmp_path):
+    # A run written before the rename logged the per-minibatch KL as losses/approx_kl; a newer one as
+    # losses/minibatch_approx_kl. Asking for the new name reads either; a tag logged under both reads the new one.
+    write_run(str(tmp_path / "old"), {"losses/approx_kl": [(1, 0.5), (2, 0.25)]})
+    write_run(str(tmp_path / "new"), {"losses/minibatch_approx_kl": [(1, 0.75)], "losses/approx_kl": [(1, 9.0)]})
+    tag = "losses/minibatch_approx_kl"
+    steps, values = summarize.read_scalars(str(tmp_path / "old"), [tag])[tag]
+    assert steps.tolist() == [1, 2] and values.tolist() == [0.5, 0.25]
+    _, values = summarize.read_scalars(str(tmp_path / "new"), [tag])[tag]
+    assert values.tolist() == [0.75]
+    assert summarize.read_scalars(str(tmp_path / "old"), ["losses/kl"]) == {}

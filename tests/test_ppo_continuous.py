@@ -51,7 +51,7 @@ def test_target_kl_stops_the_epochs_early():
                  "returns": torch.randn(64, generator=g), "values": values}
         args = replace(ppo.Args(), minibatch_size=16, update_epochs=5, target_kl=target_kl, learning_rate=1e-2)
         optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate)
-        return ppo.ppo_update(agent, optimizer, batch, args, entropy_coef=0.0, kl_beta=1.0)
+        return ppo.ppo_update(agent, optimizer, batch, args, entropy_coef=0.0, kl_penalty_beta=1.0)
 
     assert update(None)["epochs"] == 5
     stopped = update(1e-6)  # the first minibatch step already moves the policy further than this

@@ -42,9 +42,9 @@ def rollout_on(module, env_id, num_steps, bootstrap_truncated=True, log_std_init
     rollout = module.Rollout(num_steps, 2, (2,), () if discrete(module) else (1,), torch.device("cpu"))
     obs, _ = envs.reset(seed=0)
     next_obs = agent.normalize(torch.tensor(obs, dtype=torch.float32), update=True)
-    next_obs, episodes, complete, _ = module.collect_rollout(agent, envs, rollout, next_obs, None, bootstrap_truncated)
-    assert complete
-    return envs, agent, rollout, next_obs, episodes
+    result = module.collect_rollout(agent, envs, rollout, next_obs, None, bootstrap_truncated)
+    assert result.complete is True and result.env_seconds > 0
+    return envs, agent, rollout, result.next_obs, result.episodes
 
 
 def test_no_reset_transition_is_stored_and_truncation_bootstraps_from_final_obs(module):

@@ -101,7 +101,7 @@ def toy(theta):
 
 def test_line_search_accepts_the_full_step():
     # full step 1.5: surrogate -0.25 > -1 (at 0), KL 1.125 <= 10: accepted at once
-    theta, accepted, backtracks, value, kl = trpo.line_search(toy, torch.tensor([0.0]), torch.tensor([1.5]), 10.0)
+    theta, accepted, backtracks, value, kl = trpo.line_search(toy, torch.tensor([0.0]), -1.0, torch.tensor([1.5]), 10.0)
     assert accepted and backtracks == 0 and theta.item() == pytest.approx(1.5)
     assert value == pytest.approx(-0.25) and kl == pytest.approx(1.125)
 
@@ -109,7 +109,7 @@ def test_line_search_accepts_the_full_step():
 def test_line_search_backtracks_until_the_kl_fits():
     # full step 2, max KL 0.5, coef 0.8: steps 2, 1.6, 1.28, 1.024, 0.8192 have KL 2, 1.28, 0.82, 0.52, 0.336;
     # the fifth (4 backtracks) is the first within 0.5, and its surrogate -(0.1808)^2 > -1.
-    theta, accepted, backtracks, value, kl = trpo.line_search(toy, torch.tensor([0.0]), torch.tensor([2.0]), 0.5,
+    theta, accepted, backtracks, value, kl = trpo.line_search(toy, torch.tensor([0.0]), -1.0, torch.tensor([2.0]), 0.5,
                                                               backtrack_coef=0.8, backtrack_iters=10)
     assert accepted and backtracks == 4
     assert theta.item() == pytest.approx(0.8 ** 4 * 2)
@@ -119,11 +119,12 @@ def test_line_search_backtracks_until_the_kl_fits():
 def test_line_search_rejects_and_returns_the_old_parameters():
     # A step away from the optimum never improves the surrogate: every try is rejected.
     theta_old = torch.tensor([0.0])
-    theta, accepted, backtracks, value, kl = trpo.line_search(toy, theta_old, torch.tensor([-1.0]), 10.0,
+    theta, accepted, backtracks, value, kl = trpo.line_search(toy, theta_old, -1.0, torch.tensor([-1.0]), 10.0,
                                                               backtrack_iters=5)
     assert not accepted and backtracks == 5 and torch.equal(theta, theta_old) and value == pytest.approx(-1.0)
     # An improving direction whose every try breaks the KL bound is rejected too.
-    theta, accepted, _, _, _ = trpo.line_search(toy, theta_old, torch.tensor([100.0]), 1e-3, backtrack_iters=3)
+    theta, accepted, _, _, _ = trpo.line_search(toy, theta_old, -1.0, torch.tensor([100.0]), 1e-3,
+                                                backtrack_iters=3)
     assert not accepted and torch.equal(theta, theta_old)
 
 
@@ -156,11 +157,11 @@ def test_trpo_update_restores_parameters_when_the_line_search_rejects(monkeypatc
     tried = []
     original = trpo.line_search
 
-    def never_within_bound(f, theta_old, full_step, max_kl, *args):
+    def never_within_bound(f, theta_old, surrogate_old, full_step, max_kl, *args):
         def f_spy(theta):  # record that the tries really set other parameters
             tried.append(agent.actor_log_std.detach().clone())
             return f(theta)
-        return original(f_spy, theta_old, full_step, 0.0, *args)  # KL <= 0 only at theta_old itself
+        return original(f_spy, theta_old, surrogate_old, full_step, 0.0, *args)  # KL <= 0 only at theta_old
 
     monkeypatch.setattr(trpo, "line_search", never_within_bound)
     stats = trpo.trpo_update(agent, optimizer, tiny_batch(agent), replace(trpo.Args(), minibatch_size=16))

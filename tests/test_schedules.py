@@ -1,0 +1,100 @@
+"""What the PPO scripts adapt after each update, and to which KL: the learning-rate schedules (linear,
+constant, adaptive) and the KL penalty's beta, both driven by d = KL(pi_old || pi_new) of the whole
+batch measured after the update."""
+
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+
+from conftest import PPO_SCRIPTS, SCRIPT_CONFIG, load
+from test_end_to_end import scalars, train_in_process
+
+
+@pytest.fixture(params=PPO_SCRIPTS)
+def module(request):
+    return load(request.param)
+
+
+@pytest.mark.parametrize("kl,expected", [(0.0201, 2e-4), (0.02, 3e-4), (0.01, 3e-4), (0.005, 3e-4),
+                                         (0.0049, 4.5e-4), (0.0, 4.5e-4)])
+def test_adapt_learning_rate(module, kl, expected):
+    # target 0.01: divide by 1.5 above 2 x 0.01 = 0.02, multiply by 1.5 below 0.01 / 2 = 0.005
+    assert module.adapt_learning_rate(3e-4, kl, 0.01) == pytest.approx(expected, rel=1e-12)
+
+
+def test_adapt_learning_rate_stays_within_its_bounds(module):
+    assert module.adapt_learning_rate(0.009, 0.0, 0.01) == 0.01  # 0.0135 capped at lr_max = 1e-2
+    assert module.adapt_learning_rate(1.2e-6, 1.0, 0.01) == 1e-6  # 8e-7 raised to lr_min = 1e-6
+
+
+def test_scheduled_learning_rate(module):
+    for schedule, expected in [("linear", 0.3), ("constant", 0.4), ("adaptive", 0.123)]:
+        args = replace(module.Args(), learning_rate=0.4, lr_schedule=schedule)
+        assert module.scheduled_learning_rate(args, progress=0.25, adapted_lr=0.123) == pytest.approx(expected)
+
+
+def one_step_update(ppo, learning_rate=1e-2):
+    """One epoch of one minibatch (the whole batch): a single gradient step on a small Gaussian policy.
+    Returns the stats, the batch, and log pi_new(a|s) of each sample after the step."""
+    torch.manual_seed(0)
+    agent = ppo.Agent(3, 2, (8,), 0.0, norm_obs=False)
+    g = torch.Generator().manual_seed(0)
+    obs = torch.randn(32, 3, generator=g)
+    with torch.no_grad():
+        actions = agent.act(obs)
+        log_probs, _, values = agent.evaluate_actions(obs, actions)
+    batch = {"obs": obs, "actions": actions, "log_probs": log_probs, "advantages": torch.randn(32, generator=g),
+             "returns": torch.randn(32, generator=g), "values": values}
+    args = replace(ppo.Args(), minibatch_size=32, update_epochs=1, learning_rate=learning_rate)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=learning_rate)
+    stats = ppo.ppo_update(agent, optimizer, batch, args, entropy_coef=0.0, kl_penalty_beta=1.0)
+    with torch.no_grad():
+        new_log_probs, _, _ = agent.evaluate_actions(obs, actions)
+    return stats, batch, new_log_probs
+
+
+def test_kl_is_measured_on_the_whole_batch_after_the_update():
+    ppo = load("ppo_continuous")
+    stats, batch, new_log_probs = one_step_update(ppo)
+    # Before its step the only minibatch sees pi = pi_old: its estimate is 0 (what the old rule was fed).
+    assert stats["approx_kl"] == pytest.approx(0.0, abs=1e-7)
+    # d after the step, by a naive loop over the samples: mean of (r - 1) - log r, r = pi_new / pi_old.
+    terms = []
+    for new, old in zip(new_log_probs.tolist(), batch["log_probs"].tolist()):
+        r = math.exp(new - old)
+        terms.append(r - 1.0 - math.log(r))
+    by_hand = sum(terms) / len(terms)
+    assert by_hand > 1e-6
+    assert stats["kl"] == pytest.approx(by_hand, rel=1e-4)
+    # That KL, above 1.5 x the target, doubles beta; fed the pre-step estimate (0), the rule would halve it.
+    target = by_hand / 2
+    assert load("ppo_continuous").update_kl_beta(1.0, stats["kl"], target) == 2.0
+    assert load("ppo_continuous").update_kl_beta(1.0, stats["approx_kl"], target) == 0.5
+
+
+def logged(run_dir, tag):
+    return [value for _, value in sorted(scalars(run_dir)[tag])]
+
+
+def test_training_loop_adapts_beta_and_learning_rate_to_the_kl_after_each_update(module, in_tmp):
+    # One gradient step per iteration: every pre-step estimate is 0, every post-update KL is positive.
+    tiny = SCRIPT_CONFIG[module.__name__]["tiny"]
+    argv = tiny + ["--minibatch-size", "128", "--update-epochs", "1", "--total-timesteps", "512",
+                   "--objective", "kl-penalty", "--kl-penalty-target", "1e-9",
+                   "--lr-schedule", "adaptive", "--adaptive-lr-target-kl", "1e3", "--run-name", "adapt"]
+    assert train_in_process(module, argv) == 0
+    run_dir = in_tmp / "runs" / "adapt"
+    kl, beta, lr = logged(run_dir, "losses/kl"), logged(run_dir, "losses/kl_penalty_beta"), \
+        logged(run_dir, "charts/learning_rate")
+    assert len(kl) == len(beta) == len(lr) == 4 and min(kl) > 1.5e-9
+    # beta after iteration i follows the rule from the KL after that update: doubles each time here.
+    expected_beta, expected_lr = [], [3e-4]
+    for i, d in enumerate(kl):
+        expected_beta.append(module.update_kl_beta(expected_beta[-1] if expected_beta else 1.0, d, 1e-9))
+        expected_lr.append(module.adapt_learning_rate(lr[i], d, 1e3))
+    assert beta == pytest.approx(expected_beta) == [2.0, 4.0, 8.0, 16.0]
+    # the learning rate of iteration i + 1 is iteration i's, adapted to its KL (far below the target: x 1.5)
+    assert lr == pytest.approx(expected_lr[:4], rel=1e-6)
+    assert lr == pytest.approx([3e-4 * 1.5 ** i for i in range(4)], rel=1e-6)
