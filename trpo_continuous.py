@@ -28,9 +28,11 @@ import difflib
 import math
 import os
 import random
+import re
 import signal
 import sys
 import time
+import warnings
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -61,6 +63,13 @@ class Args:
     """CPU threads for torch; 1 is fastest for these small networks on a few cores (0: torch's default)"""
     capture_video: bool = False
     """record videos of env 0 into videos/<run> (needs moviepy and a rendering backend)"""
+    track: bool = False
+    """send the run to Weights & Biases (needs wandb): its scalars, hyperparameters and, with --capture-video,
+    videos, under the TensorBoard run's name; WANDB_MODE=offline keeps it on disk"""
+    wandb_project_name: str = "ppo-trpo-single-file"
+    """W&B project of --track"""
+    wandb_entity: Optional[str] = None
+    """W&B entity (user or team) of --track; default: your default entity"""
     save_model: bool = False
     """write a checkpoint to runs/<run>/checkpoint.pt at the end of training"""
     checkpoint_every: int = 0
@@ -288,6 +297,10 @@ class Agent(nn.Module):
         """log pi(a|s), entropy of pi(.|s) and V(s) under the current parameters."""
         mean, log_std = self.policy(obs)
         return gaussian_log_prob(mean, log_std, actions), gaussian_entropy(log_std), self.value(obs)
+
+    def deterministic_action(self, obs: torch.Tensor) -> torch.Tensor:
+        """The action evaluation takes: the mean mu(s) (the env then clips it to its bounds)."""
+        return self.policy(obs)[0]
 
 
 def build_agent(args: Args, envs: gym.vector.VectorEnv, device: torch.device) -> Agent:
@@ -628,7 +641,7 @@ def train(run: "Run") -> None:
 
 # Fields that manage a run rather than define it: --resume may change these, and nothing else.
 RUN_MANAGEMENT_FIELDS = {"cuda", "torch_threads", "capture_video", "save_model", "checkpoint_every",
-                         "resume", "eval_checkpoint", "eval_episodes"}
+                         "resume", "eval_checkpoint", "eval_episodes", "track", "wandb_project_name", "wandb_entity"}
 
 
 class UserError(Exception):
@@ -648,6 +661,7 @@ class Run:
     rollout: Rollout
     writer: SummaryWriter
     stop: "StopRequest"
+    tracker: Optional["Tracker"] = None
     next_obs: Optional[torch.Tensor] = None
     num_iterations: int = 0
     iteration: int = 0  # the last iteration whose update is done
@@ -685,6 +699,8 @@ def start_run(args: Args, device: torch.device) -> Run:
     else:
         run_name = args.run_name or f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     check_env(args.env_id)  # the run's env: the checkpoint's when resuming
+    video_dir = f"videos/{run_name}" if args.capture_video else None
+    tracker = Tracker(args, run_name, video_dir) if args.track else None  # before SummaryWriter, and seeding
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -692,10 +708,8 @@ def start_run(args: Args, device: torch.device) -> Run:
     torch.use_deterministic_algorithms(args.torch_deterministic)
 
     if args.capture_video:
-        if "DISPLAY" not in os.environ:
-            os.environ.setdefault("MUJOCO_GL", "egl")
         check_video_support(args.env_id)
-    envs = make_vector_env(args.env_id, args.num_envs, f"videos/{run_name}" if args.capture_video else None)
+    envs = make_vector_env(args.env_id, args.num_envs, video_dir)
     agent = build_agent(args, envs, device)
     critic_optimizer = torch.optim.Adam(agent.critic.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
     reward_scaler = RewardScaler(args.num_envs, args.gamma).to(device)
@@ -704,7 +718,7 @@ def start_run(args: Args, device: torch.device) -> Run:
     run = Run(args, run_name, run_dir, envs, agent, critic_optimizer, reward_scaler,
               Rollout(args.num_steps, args.num_envs, envs.single_observation_space.shape,
                       envs.single_action_space.shape, device),
-              SummaryWriter(run_dir), StopRequest())
+              SummaryWriter(run_dir), StopRequest(), tracker)
     run.num_iterations = args.total_timesteps // run.batch_size
     if checkpoint is None:
         run.writer.add_text("hyperparameters", "|param|value|\n|-|-|\n"
@@ -754,6 +768,37 @@ def log_iteration(run: Run, rollout: RolloutResult, batch: dict, stats: dict, sc
     mean_return = f"{np.mean(run.recent_returns):9.1f}" if run.recent_returns else "        -"
     print(f"step {global_step:>9}/{run.num_iterations * batch_size} | SPS {sps:>6} | return {mean_return} "
           f"(last {len(run.recent_returns)} episodes) | ETA {eta_minutes:5.1f} min", flush=True)
+    if run.tracker is not None:
+        run.tracker.upload_videos()
+
+
+class Tracker:
+    """--track: the run in Weights & Biases, under its TensorBoard name. The scalars reach W&B through
+    sync_tensorboard (TensorBoard stays the record), the Args as the run's config, and the videos of
+    --capture-video as they are written. A resumed run continues the same W&B run (its id is the run name)."""
+
+    def __init__(self, args: Args, run_name: str, video_dir: Optional[str]):
+        try:
+            import wandb
+        except ImportError:
+            raise UserError("--track needs wandb, an optional dependency: pip install wandb") from None
+        self.wandb, self.video_dir, self.uploaded = wandb, video_dir, set()
+        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name,
+                   id=re.sub(r"[^A-Za-z0-9_-]", "-", run_name), resume="allow", config=asdict(args),
+                   sync_tensorboard=True)
+
+    def upload_videos(self) -> None:
+        """Log each video file written since the last call (gymnasium writes one when an episode ends)."""
+        if self.video_dir is None or not os.path.isdir(self.video_dir):
+            return
+        for name in sorted(set(os.listdir(self.video_dir)) - self.uploaded):
+            if name.endswith(".mp4"):
+                self.uploaded.add(name)
+                self.wandb.log({"videos": self.wandb.Video(os.path.join(self.video_dir, name), format="mp4")})
+
+    def finish(self) -> None:
+        self.upload_videos()
+        self.wandb.finish()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -821,22 +866,55 @@ def load_checkpoint(path: str, device: torch.device) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------
-# Evaluation of a checkpoint: deterministic (mean) actions
+# Evaluation, and the trained policy for your own code: deterministic (mean) actions
 # ------------------------------------------------------------------------------------------------
-@torch.inference_mode()
+def load_policy(path: str, device: str = "cpu"):
+    """The policy a checkpoint holds, as a function for your own code: a batch of raw observations
+    (numpy, [batch, obs_dim]) -> the deterministic actions (numpy) that --eval-checkpoint takes, with the
+    run's saved observation normalization applied. For example:
+
+        from trpo_continuous import load_policy
+        policy = load_policy("runs/<run>/checkpoint.pt")
+        obs, _ = env.reset()
+        action = policy(obs[None])[0]
+    """
+    device = torch.device(device)
+    agent, _ = agent_from_checkpoint(load_checkpoint(path, device), device)
+    return deterministic_policy(agent)
+
+
+def agent_from_checkpoint(checkpoint: dict, device: torch.device):
+    """(the trained agent, the run's Args) of a loaded checkpoint; the network's sizes come from its weights."""
+    train_args, state = Args(**checkpoint["args"]), checkpoint["agent"]
+    agent = Agent(state["obs_rms.mean"].shape[0], state["actor_log_std"].shape[0], train_args.hidden_sizes,
+                  train_args.log_std_init, train_args.norm_obs).to(device)
+    agent.load_state_dict(state)
+    return agent, train_args
+
+
+def deterministic_policy(agent: Agent):
+    """raw observations (numpy batch) -> agent.deterministic_action of the normalized observations (numpy)."""
+    device = next(agent.parameters()).device
+
+    @torch.inference_mode()
+    def policy(obs: np.ndarray) -> np.ndarray:
+        obs = agent.normalize(torch.as_tensor(obs, dtype=torch.float32, device=device))
+        return agent.deterministic_action(obs).cpu().numpy()
+
+    return policy
+
+
 def evaluate(checkpoint_path: str, episodes: int, device: torch.device, video_dir: Optional[str] = None,
              seed: int = 0) -> list[float]:
-    checkpoint = load_checkpoint(checkpoint_path, device)
-    train_args = Args(**checkpoint["args"])
+    """The returns of `episodes` episodes of the checkpoint's env under its deterministic policy."""
+    agent, train_args = agent_from_checkpoint(load_checkpoint(checkpoint_path, device), device)
+    policy = deterministic_policy(agent)
     envs = make_vector_env(train_args.env_id, 1, video_dir)
-    agent = build_agent(train_args, envs, device)
-    agent.load_state_dict(checkpoint["agent"])
     low, high = envs.single_action_space.low, envs.single_action_space.high
     returns = []
     obs, _ = envs.reset(seed=seed)
     while len(returns) < episodes:
-        mean = agent.actor_mean(agent.normalize(torch.as_tensor(obs, dtype=torch.float32, device=device)))
-        obs, _, _, _, info = envs.step(np.clip(mean.cpu().numpy(), low, high))
+        obs, _, _, _, info = envs.step(np.clip(policy(obs), low, high))
         if "episode" in info:
             returns.append(float(info["episode"]["r"][0]))
     envs.close()
@@ -894,7 +972,13 @@ def check_env(env_id: str) -> None:
 
 
 def check_video_support(env_id: str) -> None:
-    """--capture-video needs moviepy and a working renderer; say which is missing instead of failing later."""
+    """--capture-video needs moviepy and a working renderer; say which is missing instead of failing later.
+    Without a display, MuJoCo renders through EGL and pygame (classic-control envs) to an off-screen
+    surface, unless MUJOCO_GL / SDL_VIDEODRIVER say otherwise; pygame's greeting is not printed."""
+    if "DISPLAY" not in os.environ:
+        os.environ.setdefault("MUJOCO_GL", "egl")
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     try:
         import moviepy  # noqa: F401
     except ImportError:
@@ -956,8 +1040,27 @@ class StopRequest:
 # ------------------------------------------------------------------------------------------------
 # main() and the command line
 # ------------------------------------------------------------------------------------------------
+def quiet_known_warnings() -> None:
+    """Silence two known, harmless library notices, and nothing else: gymnasium's deprecation notice for
+    the v4 MuJoCo envs (used on purpose: the published results this project compares with are v4; the
+    README says so), and MuJoCo's "compiler attribute 'settotalmass' is deprecated" warning on the v4
+    model files, once per env. MuJoCo's other warnings still print, on one line each."""
+    warnings.filterwarnings("ignore", message=r".*The environment \S+-v4 is out of date", category=DeprecationWarning)
+
+    def mujoco_warning(message: str) -> None:
+        if "'settotalmass' is deprecated" not in message:
+            print(f"MuJoCo warning: {message}", file=sys.stderr, flush=True)
+
+    try:
+        import mujoco
+    except ImportError:  # no MuJoCo: nothing to quiet
+        return
+    mujoco.set_mju_user_warning(mujoco_warning)
+
+
 def main(args: Args) -> int:
     """Evaluate a checkpoint, or train (train() above) and save; returns the exit status."""
+    quiet_known_warnings()
     check_args(args)
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
@@ -966,6 +1069,8 @@ def main(args: Args) -> int:
         print("CUDA is not available: running on CPU")
 
     if args.eval_checkpoint is not None:
+        if args.capture_video:
+            check_video_support(Args(**load_checkpoint(args.eval_checkpoint, device)["args"]).env_id)
         returns = evaluate(args.eval_checkpoint, args.eval_episodes, device,
                            "videos/eval" if args.capture_video else None, seed=args.seed)
         print(f"evaluated {args.eval_checkpoint}: {len(returns)} episodes, "
@@ -984,7 +1089,9 @@ def main(args: Args) -> int:
 
     if run.stop.requested or run.args.save_model:
         write_checkpoint(run)
-    run.envs.close()
+    run.envs.close()  # also writes the video of an episode in progress
+    if run.tracker is not None:
+        run.tracker.finish()
     script = os.path.basename(__file__)
     if run.stop.requested:
         print(f"interrupted: checkpoint of step {run.iteration * run.batch_size} written to {run.checkpoint_path}\n"
