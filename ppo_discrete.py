@@ -19,12 +19,15 @@ observation, terminated ones from 0.
 """
 
 import difflib
+import glob
+import importlib
 import math
 import os
 import random
 import re
 import signal
 import sys
+import threading
 import time
 import warnings
 from collections import deque
@@ -37,6 +40,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import tyro
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 from torch.utils.tensorboard import SummaryWriter
 
 
@@ -631,6 +635,10 @@ class UserError(Exception):
     """A problem with the user's input: reported as one line, exit status 2."""
 
 
+class RunFault(Exception):
+    """A fault of the machine, not of the input (a full disk, an unwritable directory): one line, exit status 1."""
+
+
 @dataclass
 class Run:
     """Everything a training run holds; the fields after `stop` are what a checkpoint restores."""
@@ -671,18 +679,24 @@ class Run:
         self.seconds[phase] = time.perf_counter() - start
 
 
-def start_run(args: Args, device: torch.device) -> Run:
-    """Seed everything, build the envs, agent, optimizer and logs, and restore a checkpoint with --resume.
+def start_run(args: Args, device: torch.device, given: set) -> Optional[Run]:
+    """Seed everything, build the envs, agent, optimizer and logs, and restore a checkpoint with --resume
+    (given: the Args fields typed on the command line). None: the run to resume is already finished.
 
     The order of the random draws (seeding, agent weights, env resets) is part of what makes two runs
     with the same seed identical: change it and every run's numbers change."""
     checkpoint = None
     if args.resume is not None:
         checkpoint = load_checkpoint(args.resume, device)
-        args = resolve_resume(args, checkpoint)
+        args = resolve_resume(args, checkpoint, given)
         run_name = checkpoint["run_name"]
+        batch_size, done = args.num_envs * args.num_steps, checkpoint["iteration"]
+        if done >= args.total_timesteps // batch_size:
+            print(f"{run_name} is finished (step {done * batch_size} of {args.total_timesteps}): nothing to resume")
+            return None
     else:
         run_name = args.run_name or f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    run_dir, purge_step = claim_run_dir(run_name, args, checkpoint)
     check_env(args.env_id)  # the run's env: the checkpoint's when resuming
     video_dir = f"videos/{run_name}" if args.capture_video else None
     tracker = Tracker(args, run_name, video_dir) if args.track else None  # before SummaryWriter, and seeding
@@ -698,12 +712,15 @@ def start_run(args: Args, device: torch.device) -> Run:
     agent = build_agent(args, envs, device)
     optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
     reward_scaler = RewardScaler(args.num_envs, args.gamma).to(device)
-    run_dir = os.path.join("runs", run_name)
-    os.makedirs(run_dir, exist_ok=True)
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+        writer = SummaryWriter(run_dir, purge_step=purge_step)
+    except OSError as e:
+        raise RunFault(f"cannot write to {run_dir}: {e.strerror or e}") from None
     run = Run(args, run_name, run_dir, envs, agent, optimizer, reward_scaler,
               Rollout(args.num_steps, args.num_envs, envs.single_observation_space.shape,
                       envs.single_action_space.shape, device),
-              SummaryWriter(run_dir), StopRequest(), tracker, adapted_lr=args.learning_rate,
+              writer, StopRequest(), tracker, adapted_lr=args.learning_rate,
               kl_penalty_beta=args.kl_penalty_beta)
     run.num_iterations = args.total_timesteps // run.batch_size
     if checkpoint is None:
@@ -711,21 +728,53 @@ def start_run(args: Args, device: torch.device) -> Run:
                             + "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
         next_obs_np, _ = envs.reset(seed=args.seed)
     else:
-        agent.load_state_dict(checkpoint["agent"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        reward_scaler.load_state_dict(checkpoint["reward_scaler"])
-        run.iteration, run.adapted_lr = checkpoint["iteration"], checkpoint["adapted_lr"]
-        run.kl_penalty_beta = checkpoint["kl_penalty_beta"]
-        set_rng_states(checkpoint["rng"])
+        try:
+            agent.load_state_dict(checkpoint["agent"])
+            optimizer.load_state_dict(checkpoint["optimizer"])
+            reward_scaler.load_state_dict(checkpoint["reward_scaler"])
+            run.iteration, run.adapted_lr = checkpoint["iteration"], checkpoint["adapted_lr"]
+            run.kl_penalty_beta = checkpoint["kl_penalty_beta"]
+            set_rng_states(checkpoint["rng"])
+            set_env_rng_states(envs, checkpoint["env_rng"])
+        except (KeyError, IndexError, RuntimeError, TypeError, ValueError) as e:
+            raise UserError(f"{args.resume} cannot be restored ({type(e).__name__}: {e})".splitlines()[0]) from None
         print(f"resuming {run_name} at step {run.iteration * run.batch_size}")
         # Episodes in progress are not saved: a resumed run starts new ones, drawn from the envs' saved
         # random generators (so they continue the run's stream rather than replay its first episodes).
-        set_env_rng_states(envs, checkpoint["env_rng"])
         next_obs_np, _ = envs.reset()
     with torch.inference_mode():
         run.next_obs = agent.normalize(torch.as_tensor(next_obs_np, dtype=torch.float32, device=device), update=True)
     run.start_iteration, run.start_time = run.iteration, time.time()
     return run
+
+
+def claim_run_dir(run_name: str, args: Args, checkpoint: Optional[dict]):
+    """runs/<run_name> and the purge step of its new event file. A fresh run never writes into a directory
+    that holds another run's events or checkpoint; a resumed run never goes behind a newer checkpoint of
+    its own, and when the directory holds TensorBoard points logged after the checkpoint (the run was
+    killed between two checkpoints), TensorBoard is told to drop them (purge_step), and the user is told."""
+    if os.path.isabs(run_name) or os.path.normpath(run_name).split(os.sep)[0] in ("..", "."):
+        raise UserError(f"--run-name {run_name!r} must be a relative name that stays inside runs/")
+    run_dir = os.path.join("runs", run_name)
+    checkpoint_path = os.path.join(run_dir, "checkpoint.pt")
+    event_files = glob.glob(os.path.join(run_dir, "events.out.tfevents.*"))
+    if checkpoint is None:
+        if event_files or os.path.exists(checkpoint_path):
+            raise UserError(f"{run_dir} already holds a run; continue it with --resume {checkpoint_path}, "
+                            f"or choose another --run-name")
+        return run_dir, None
+    step = checkpoint["iteration"] * args.num_envs * args.num_steps
+    if os.path.isfile(checkpoint_path) and not os.path.samefile(checkpoint_path, args.resume):
+        newer = load_checkpoint(checkpoint_path, torch.device("cpu"))["iteration"] * args.num_envs * args.num_steps
+        if newer > step:
+            raise UserError(f"{checkpoint_path} is at step {newer}, beyond this checkpoint's step {step}; resuming "
+                            f"from this one would overwrite it: resume from {checkpoint_path}")
+    logged = max((event.step for path in event_files for event in EventFileLoader(path).Load()), default=0)
+    if logged <= step:
+        return run_dir, None
+    print(f"note: {run_dir} holds TensorBoard points up to step {logged}, logged after this checkpoint (step "
+          f"{step}); TensorBoard drops those after step {step} (purge_step) as this run logs them anew")
+    return run_dir, step + 1
 
 
 def log_iteration(run: Run, rollout: RolloutResult, batch: dict, stats: dict, schedules: dict) -> None:
@@ -797,6 +846,11 @@ class Tracker:
 CHECKPOINT_FORMAT = "ppo_discrete/3"
 
 
+# What write_checkpoint writes, all of which a checkpoint must hold.
+CHECKPOINT_KEYS = ("run_name", "args", "iteration", "agent", "optimizer", "reward_scaler", "adapted_lr",
+                   "kl_penalty_beta", "rng", "env_rng")
+
+
 def write_checkpoint(run: Run) -> None:
     """The run's state after run.iteration: enough to resume it exactly (episodes in progress aside)."""
     save_checkpoint(run.checkpoint_path, run_name=run.run_name, args=asdict(run.args), iteration=run.iteration,
@@ -835,15 +889,23 @@ def set_env_rng_states(envs: gym.vector.VectorEnv, states: list) -> None:
 def save_checkpoint(path: str, **state) -> None:
     """torch.save to a temporary file, fsync, then rename: a crash mid-write keeps the old checkpoint."""
     tmp = f"{path}.tmp"
-    with open(tmp, "wb") as f:
-        torch.save({"format": CHECKPOINT_FORMAT, **state}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            torch.save({"format": CHECKPOINT_FORMAT, **state}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)  # a partial file would only fill the disk further
+        kept = f"; the previous checkpoint {path} is kept" if os.path.exists(path) else ""
+        raise RunFault(f"cannot write the checkpoint: {e.strerror or e}{kept}") from None
 
 
 def load_checkpoint(path: str, device: torch.device) -> dict:
     """Load a checkpoint onto device (a CUDA checkpoint loads on CPU and vice versa), or raise UserError."""
+    if os.path.isdir(path):
+        raise UserError(f"{path} is a directory; give the checkpoint file (e.g. {os.path.join(path, 'checkpoint.pt')})")
     if not os.path.isfile(path):
         raise UserError(f"checkpoint {path} does not exist")
     try:
@@ -851,8 +913,20 @@ def load_checkpoint(path: str, device: torch.device) -> dict:
     except Exception as e:
         raise UserError(f"cannot read checkpoint {path}: it is corrupt or not a checkpoint "
                         f"({type(e).__name__})") from None
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
-        raise UserError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint")
+    tag = str(checkpoint.get("format")) if isinstance(checkpoint, dict) else "none"
+    if tag != CHECKPOINT_FORMAT:
+        script = tag.split("/")[0]
+        scripts = ("ppo_continuous", "ppo_discrete", "trpo_continuous")
+        if script != CHECKPOINT_FORMAT.split("/")[0] and script in scripts:
+            raise UserError(f"{path} is a checkpoint of {script}.py; use python {script}.py")
+        raise UserError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint (its format: {tag})")
+    missing = [key for key in CHECKPOINT_KEYS if key not in checkpoint]
+    if missing:
+        raise UserError(f"{path} is incomplete: it lacks {', '.join(missing)}")
+    try:
+        Args(**checkpoint["args"])
+    except TypeError as e:
+        raise UserError(f"{path} holds settings this script does not know ({e})") from None
     return checkpoint
 
 
@@ -877,9 +951,12 @@ def load_policy(path: str, device: str = "cpu"):
 def agent_from_checkpoint(checkpoint: dict, device: torch.device):
     """(the trained agent, the run's Args) of a loaded checkpoint; the network's sizes come from its weights."""
     train_args, state = Args(**checkpoint["args"]), checkpoint["agent"]
-    agent = Agent(state["obs_rms.mean"].shape[0], state[f"actor.{2 * len(train_args.hidden_sizes)}.bias"].shape[0],
-                  train_args.hidden_sizes, train_args.norm_obs).to(device)
-    agent.load_state_dict(state)
+    try:
+        agent = Agent(state["obs_rms.mean"].shape[0], state[f"actor.{2 * len(train_args.hidden_sizes)}.bias"].shape[0],
+                      train_args.hidden_sizes, train_args.norm_obs).to(device)
+        agent.load_state_dict(state)
+    except (KeyError, IndexError, RuntimeError) as e:
+        raise UserError(f"the checkpoint's agent does not load ({type(e).__name__}: {e})".splitlines()[0]) from None
     return agent, train_args
 
 
@@ -916,6 +993,12 @@ def evaluate(checkpoint_path: str, episodes: int, device: torch.device, video_di
 # ------------------------------------------------------------------------------------------------
 def check_args(args: Args) -> None:
     """Raise UserError for a flag value that would fail later or train something other than asked."""
+    for f in fields(Args):
+        value = getattr(args, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f"--{f.name.replace('_', '-')} must be a finite number, got {value}")
+    if not 0 <= args.seed < 2 ** 32:
+        raise UserError(f"--seed must be in [0, 2^32 - 1] (numpy's seed range), got {args.seed}")
     positive = {"total_timesteps": args.total_timesteps, "num_envs": args.num_envs, "num_steps": args.num_steps,
                 "minibatch_size": args.minibatch_size, "update_epochs": args.update_epochs,
                 "learning_rate": args.learning_rate, "eval_episodes": args.eval_episodes,
@@ -946,8 +1029,14 @@ def check_args(args: Args) -> None:
 
 def check_env(env_id: str) -> None:
     """Raise UserError unless env_id is a registered env with Box observations and Box actions."""
-    if env_id not in gym.registry:
-        close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.5)
+    module, _, registered_id = env_id.rpartition(":")
+    if module:  # "module:EnvName-v0": importing the module registers the env (gymnasium's convention)
+        try:
+            importlib.import_module(module)
+        except ImportError as e:
+            raise UserError(f"cannot import {module!r} for --env-id {env_id}: {e}") from None
+    if registered_id not in gym.registry:
+        close = difflib.get_close_matches(registered_id, list(gym.registry), n=3, cutoff=0.5)
         raise UserError(f"unknown env id {env_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
     try:
         env = gym.make(env_id)
@@ -955,6 +1044,9 @@ def check_env(env_id: str) -> None:
         raise UserError(f"cannot create {env_id}: {type(e).__name__}: {e}".splitlines()[0]) from None
     action_space, observation_space = env.action_space, env.observation_space
     env.close()
+    if isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) != 1:
+        raise UserError(f"{env_id} has observations of shape {observation_space.shape}; these scripts' networks are "
+                        f"MLPs and need flat vector observations")
     if isinstance(action_space, gym.spaces.Box):
         raise UserError(f"{env_id} has a continuous (Box) action space; use ppo_continuous.py")
     if not isinstance(action_space, gym.spaces.Discrete) or not isinstance(observation_space, gym.spaces.Box):
@@ -985,22 +1077,34 @@ def check_video_support(env_id: str) -> None:
                         .splitlines()[0]) from None
 
 
-def resolve_resume(args: Args, checkpoint: dict) -> Args:
-    """The checkpoint's settings, with the run-management flags given on this command line.
+def resolve_resume(args: Args, checkpoint: dict, given: set) -> Args:
+    """The checkpoint's settings, with the run-management flags typed on this command line (given).
 
-    A setting that defines the run (env id, network, hyperparameters) and is given here with a value
-    other than its default must equal the checkpoint's; otherwise the resumed run would not be the same run.
+    A setting that defines the run (env id, network, hyperparameters) and was typed here must equal the
+    checkpoint's, whatever its value, or the resumed run would not be the same run: refused, never dropped.
     """
     saved = Args(**checkpoint["args"])
-    defaults = Args()
-    for f in fields(Args):
-        given, default, before = getattr(args, f.name), getattr(defaults, f.name), getattr(saved, f.name)
-        if f.name not in RUN_MANAGEMENT_FIELDS and given != default and given != before:
-            raise UserError(f"--{f.name.replace('_', '-')} {given} differs from the checkpoint's {before}; "
+    if "run_name" in given and args.run_name != checkpoint["run_name"]:
+        raise UserError(f"--run-name {args.run_name} differs from the checkpoint's run {checkpoint['run_name']}; "
+                        f"a resumed run continues in its own directory")
+    for name in sorted(given - RUN_MANAGEMENT_FIELDS - {"run_name"}):
+        given_value, before = getattr(args, name), getattr(saved, name)
+        if given_value != before:
+            raise UserError(f"--{name.replace('_', '-')} {given_value} differs from the checkpoint's {before}; "
                             f"a resumed run keeps the settings it was started with")
-    overrides = {name: getattr(args, name) for name in RUN_MANAGEMENT_FIELDS
-                 if getattr(args, name) != getattr(defaults, name)}
-    return replace(saved, **overrides)
+    return replace(saved, **{name: getattr(args, name) for name in given & RUN_MANAGEMENT_FIELDS})
+
+
+def given_flags(argv: list) -> set:
+    """The Args fields named on a command line: --name, --name=value or --no-name."""
+    names, given = {f.name for f in fields(Args)}, set()
+    for token in argv:
+        if token.startswith("--"):
+            name = token[2:].split("=", 1)[0].replace("-", "_")
+            name = name[3:] if name not in names and name.startswith("no_") else name
+            if name in names:
+                given.add(name)
+    return given
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1049,9 +1153,13 @@ def quiet_known_warnings() -> None:
     mujoco.set_mju_user_warning(mujoco_warning)
 
 
-def main(args: Args) -> int:
-    """Evaluate a checkpoint, or train (train() above) and save; returns the exit status."""
+def main(args: Args, given: Optional[set] = None) -> int:
+    """Evaluate a checkpoint, or train (train() above) and save; returns the exit status. given: the Args
+    fields typed on the command line (default: those whose value differs from the default)."""
+    if given is None:
+        given = {f.name for f in fields(Args) if getattr(args, f.name) != getattr(Args(), f.name)}
     quiet_known_warnings()
+    threading.excepthook = quiet_writer_thread
     check_args(args)
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
@@ -1068,15 +1176,20 @@ def main(args: Args) -> int:
               f"return {np.mean(returns):.1f} +- {np.std(returns):.1f}")
         return 0
 
-    run = start_run(args, device)
+    run = start_run(args, device, given)
+    if run is None:
+        return 0
     try:
-        train(run)
+        try:
+            train(run)
+        finally:
+            run.writer.close()  # flushes the event file, also on an error
     except FloatingPointError as e:
-        kept = f"; the last checkpoint {run.checkpoint_path} is kept" if os.path.exists(run.checkpoint_path) else ""
-        print(f"error: {e} of iteration {run.iteration + 1}: stopping (logs in {run.run_dir}{kept})", file=sys.stderr)
+        print(f"error: {e} of iteration {run.iteration + 1}: stopping (logs in {run.run_dir}{kept(run)})",
+              file=sys.stderr)
         return 1
-    finally:
-        run.writer.close()  # flushes the event file, also on an error
+    except OSError as e:  # TensorBoard's event file: a full disk, say
+        raise RunFault(f"cannot write the logs in {run.run_dir}: {e.strerror or e}{kept(run)}") from None
 
     if run.stop.requested or run.args.save_model:
         write_checkpoint(run)
@@ -1094,13 +1207,31 @@ def main(args: Args) -> int:
     return 0
 
 
+def kept(run: Run) -> str:
+    return f"; the last checkpoint {run.checkpoint_path} is kept" if os.path.exists(run.checkpoint_path) else ""
+
+
+def quiet_writer_thread(hook_args) -> None:
+    """TensorBoard's writer thread hands a failed write (a full disk) to the main thread, which reports it
+    in one line, then re-raises it: print no second traceback for that. Other thread errors print."""
+    if not (isinstance(hook_args.exc_value, OSError) and type(hook_args.thread).__name__ == "_AsyncWriterThread"):
+        threading.__excepthook__(hook_args)
+
+
 def cli() -> None:
     args = tyro.cli(Args)
     try:
-        sys.exit(main(args))
+        sys.exit(main(args, given_flags(sys.argv[1:])))
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    except RunFault as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:  # before training installed its handler (start-up), or during --eval-checkpoint
+        print("error: interrupted (Ctrl-C) before training started or during evaluation; nothing was saved",
+              file=sys.stderr)
+        sys.exit(128 + signal.SIGINT)
 
 
 if __name__ == "__main__":

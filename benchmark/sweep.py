@@ -7,11 +7,12 @@ Each run logs to runs/<name>/<variant>__<env>__<seed>/ (TensorBoard events, chec
 A run that exited 0 leaves a file DONE there and is skipped by the next invocation; an unfinished one
 is resumed from its last checkpoint (runs write one every --checkpoint-every iterations, and a last one
 at the end with --save-model, so a finished run's checkpoint.pt holds its final policy), or restarted
-when it has none. A run in progress holds a file RUNNING (its sweep's pid), so several sweep processes
+when it has none (the failed attempt's event files are moved into failed-attempt-<time>/ first). A run in progress holds a file RUNNING (its sweep's pid), so several sweep processes
 started on the same runs share them out. Arguments after "--" go to every run.
 """
 
 import argparse
+import glob
 import os
 import shlex
 import subprocess
@@ -72,6 +73,13 @@ def run_claimed(script: str, run_name: str, run_dir: str, argv: list, checkpoint
     checkpoint = os.path.join(run_dir, "checkpoint.pt")
     if os.path.exists(checkpoint):
         command += ["--resume", checkpoint]
+    else:  # restarted from scratch: an earlier attempt's events move aside (the scripts refuse to mix runs)
+        stale = glob.glob(os.path.join(run_dir, "events.out.tfevents.*"))
+        if stale:
+            attempt = os.path.join(run_dir, f"failed-attempt-{int(time.time())}")
+            os.makedirs(attempt)
+            for path in stale:
+                os.rename(path, os.path.join(attempt, os.path.basename(path)))
     start = time.time()
     with open(os.path.join(run_dir, "stdout.log"), "a") as log:
         log.write(f"$ {shlex.join(command)}\n")

@@ -31,7 +31,7 @@ def scalars(run_dir):
 
 def train_in_process(module, argv, monkeypatch=None):
     """Parse argv like the command line does and run main() here (faster than a subprocess)."""
-    return module.main(tyro.cli(module.Args, args=argv))
+    return module.main(tyro.cli(module.Args, args=argv), module.given_flags(argv))
 
 
 def test_train_writes_tags_then_save_and_evaluate(name, tmp_path):
@@ -179,7 +179,10 @@ def test_resume_is_deterministic_and_continues_from_the_checkpoint(name, in_tmp,
     at_k = torch.load(saved, weights_only=True)
     finals = []
     for _ in range(2):
-        assert train_in_process(module, ["--resume", str(saved)]) == 0  # resumes into runs/full
+        # As if the run had been killed after iteration 2's checkpoint: its checkpoint.pt is that one again
+        # (resuming an older copy while a newer checkpoint.pt exists is refused, tested elsewhere).
+        shutil.copy(saved, in_tmp / "runs" / "full" / "checkpoint.pt")
+        assert train_in_process(module, ["--resume", str(in_tmp / "runs" / "full" / "checkpoint.pt")]) == 0
         finals.append(torch.load(in_tmp / "runs" / "full" / "checkpoint.pt.4", weights_only=True))
     assert finals[0]["iteration"] == finals[1]["iteration"] == 4 and at_k["iteration"] == 2
     for key, value in finals[0]["agent"].items():
@@ -204,5 +207,8 @@ def test_resume_and_evaluate_check_the_checkpoints_env_not_the_default(name, in_
     checkpoint = str(in_tmp / "runs" / "env" / "checkpoint.pt")
     assert train_in_process(module, ["--eval-checkpoint", checkpoint, "--eval-episodes", "1"]) == 0
     assert checked == []  # evaluation builds the checkpoint's env only
-    assert train_in_process(module, ["--resume", checkpoint]) == 0  # a finished run: nothing left to train
+    state = torch.load(checkpoint, weights_only=True)
+    state["iteration"] = 1  # one iteration left to train (a finished run is not resumed at all)
+    torch.save(state, checkpoint)
+    assert train_in_process(module, ["--resume", checkpoint]) == 0
     assert checked == [tiny[tiny.index("--env-id") + 1]]
