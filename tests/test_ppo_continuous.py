@@ -36,19 +36,24 @@ def test_env_gets_clipped_action_and_unclipped_action_is_stored_and_scored():
     torch.testing.assert_close(rollout.log_probs, ppo.gaussian_log_prob(mean, agent.actor_log_std, rollout.actions))
 
 
+def small_gaussian_batch(n=64):
+    """A 3-dim-obs, 2-dim-action agent (seeded) and a batch of n samples of its own actions, as a rollout gives."""
+    torch.manual_seed(0)
+    agent = ppo.Agent(3, 2, (8,), 0.0, norm_obs=False)
+    g = torch.Generator().manual_seed(0)
+    obs = torch.randn(n, 3, generator=g)
+    with torch.no_grad():
+        actions = agent.act(obs)
+        log_probs, _, values = agent.evaluate_actions(obs, actions)
+    return agent, {"obs": obs, "actions": actions, "log_probs": log_probs, "advantages": torch.randn(n, generator=g),
+                   "returns": torch.randn(n, generator=g), "values": values}
+
+
 def test_target_kl_stops_the_epochs_early():
     from dataclasses import replace
 
     def update(target_kl):
-        torch.manual_seed(0)
-        agent = ppo.Agent(3, 2, (8,), 0.0, norm_obs=False)
-        g = torch.Generator().manual_seed(0)
-        obs = torch.randn(64, 3, generator=g)
-        with torch.no_grad():
-            actions = agent.act(obs)
-            log_probs, _, values = agent.evaluate_actions(obs, actions)
-        batch = {"obs": obs, "actions": actions, "log_probs": log_probs, "advantages": torch.randn(64, generator=g),
-                 "returns": torch.randn(64, generator=g), "values": values}
+        agent, batch = small_gaussian_batch()
         args = replace(ppo.Args(), minibatch_size=16, update_epochs=5, target_kl=target_kl, learning_rate=1e-2)
         optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate)
         return ppo.ppo_update(agent, optimizer, batch, args, entropy_coef=0.0, kl_penalty_beta=1.0)

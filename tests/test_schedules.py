@@ -10,6 +10,7 @@ import torch
 
 from conftest import PPO_SCRIPTS, SCRIPT_CONFIG, load
 from test_end_to_end import scalars, train_in_process
+from test_ppo_continuous import small_gaussian_batch
 
 
 @pytest.fixture(params=PPO_SCRIPTS)
@@ -38,20 +39,12 @@ def test_scheduled_learning_rate(module):
 def one_step_update(ppo, learning_rate=1e-2):
     """One epoch of one minibatch (the whole batch): a single gradient step on a small Gaussian policy.
     Returns the stats, the batch, and log pi_new(a|s) of each sample after the step."""
-    torch.manual_seed(0)
-    agent = ppo.Agent(3, 2, (8,), 0.0, norm_obs=False)
-    g = torch.Generator().manual_seed(0)
-    obs = torch.randn(32, 3, generator=g)
-    with torch.no_grad():
-        actions = agent.act(obs)
-        log_probs, _, values = agent.evaluate_actions(obs, actions)
-    batch = {"obs": obs, "actions": actions, "log_probs": log_probs, "advantages": torch.randn(32, generator=g),
-             "returns": torch.randn(32, generator=g), "values": values}
+    agent, batch = small_gaussian_batch(32)
     args = replace(ppo.Args(), minibatch_size=32, update_epochs=1, learning_rate=learning_rate)
     optimizer = torch.optim.Adam(agent.parameters(), lr=learning_rate)
     stats = ppo.ppo_update(agent, optimizer, batch, args, entropy_coef=0.0, kl_penalty_beta=1.0)
     with torch.no_grad():
-        new_log_probs, _, _ = agent.evaluate_actions(obs, actions)
+        new_log_probs, _, _ = agent.evaluate_actions(batch["obs"], batch["actions"])
     return stats, batch, new_log_probs
 
 
