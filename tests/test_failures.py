@@ -304,3 +304,19 @@ def test_trpo_says_on_the_console_when_the_line_search_keeps_rejecting(name, in_
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
     assert warnings == ["warning: the line search has accepted no step for 10 iterations in a row: the policy has "
                         "not changed since step 0 (losses/step_accepted, losses/kl)"]
+
+
+def test_ctrl_c_during_start_up_is_one_line(name, in_tmp, monkeypatch, capsys):
+    module = load(name)
+
+    def interrupted(env_id):  # Ctrl-C arrives while the env is being built, before training starts
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "check_env", interrupted)
+    monkeypatch.setattr(sys, "argv", [f"{name}.py", *tiny(name, "--run-name", "u")])
+    with pytest.raises(SystemExit) as exit_info:
+        module.cli()
+    assert exit_info.value.code == 128 + signal.SIGINT
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: interrupted (Ctrl-C) before training started or during evaluation; nothing was saved"]
+    assert not os.path.exists(in_tmp / "runs" / "u")  # nothing was written for the run
