@@ -77,7 +77,7 @@ class Args:
     resume: Optional[str] = None
     """continue training from this checkpoint, in the same run directory and TensorBoard run"""
     eval_checkpoint: Optional[str] = None
-    """do not train: evaluate this checkpoint with the deterministic (mean) action and exit"""
+    """do not train: evaluate this checkpoint with the deterministic action (Agent.deterministic_action)"""
     eval_episodes: int = 10
     """number of episodes for --eval-checkpoint"""
 
@@ -179,6 +179,12 @@ def make_vector_env(env_id: str, num_envs: int, video_dir: Optional[str] = None)
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
     )
     return gym.wrappers.vector.RecordEpisodeStatistics(envs)  # info["episode"] on the done step
+
+
+def env_action(action: np.ndarray, action_space: gym.spaces.Space) -> np.ndarray:
+    """The action the env receives for a sampled (or deterministic) action: clipped to the env's bounds.
+    The unclipped sample is what the rollout stores and the update scores."""
+    return np.clip(action, action_space.low, action_space.high)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -358,7 +364,7 @@ def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, 
     .requested becomes true to cut the rollout short after the current env step (StopRequest, below)."""
     device = rollout.obs.device
     num_steps = rollout.obs.shape[0]
-    low, high = envs.single_action_space.low, envs.single_action_space.high
+    space = envs.single_action_space
     episodes, env_seconds = [], 0.0
     rollout.next_values.zero_()  # 0 stays where an episode terminated: there is nothing to bootstrap from
 
@@ -369,9 +375,8 @@ def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, 
         rollout.obs[step] = next_obs
         action = agent.act(next_obs)
         rollout.actions[step] = action
-        # The env gets the action clipped to its bounds; the unclipped sample is what is stored and scored.
         env_start = time.perf_counter()
-        next_obs_np, reward, terminated, truncated, info = envs.step(np.clip(action.cpu().numpy(), low, high))
+        next_obs_np, reward, terminated, truncated, info = envs.step(env_action(action.cpu().numpy(), space))
         env_seconds += time.perf_counter() - env_start
         done = terminated | truncated
         # Without truncation bootstrapping, a time limit counts as a termination (as many implementations do).
@@ -943,14 +948,14 @@ def load_checkpoint(path: str, device: torch.device) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------
-# Evaluation, and the trained policy for your own code: deterministic (mean) actions
+# Evaluation, and the trained policy for your own code: deterministic actions
 # ------------------------------------------------------------------------------------------------
 def load_policy(path: str, device: str = "cpu"):
     """The policy a checkpoint holds, as a function for your own code: a batch of raw observations
     (numpy, [batch, obs_dim]) -> the deterministic actions (numpy) that --eval-checkpoint takes, with the
     run's saved observation normalization applied. For example:
 
-        from ppo_continuous import load_policy
+        from <this script's module name> import load_policy
         policy = load_policy("runs/<run>/checkpoint.pt")
         obs, _ = env.reset()
         action = policy(obs[None])[0]
@@ -990,11 +995,10 @@ def evaluate(checkpoint_path: str, episodes: int, device: torch.device, video_di
     agent, train_args = agent_from_checkpoint(load_checkpoint(checkpoint_path, device), device)
     policy = deterministic_policy(agent)
     envs = make_vector_env(train_args.env_id, 1, video_dir)
-    low, high = envs.single_action_space.low, envs.single_action_space.high
     returns = []
     obs, _ = envs.reset(seed=seed)
     while len(returns) < episodes:
-        obs, _, _, _, info = envs.step(np.clip(policy(obs), low, high))
+        obs, _, _, _, info = envs.step(env_action(policy(obs), envs.single_action_space))
         if "episode" in info:
             returns.append(float(info["episode"]["r"][0]))
     envs.close()

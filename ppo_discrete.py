@@ -75,7 +75,7 @@ class Args:
     resume: Optional[str] = None
     """continue training from this checkpoint, in the same run directory and TensorBoard run"""
     eval_checkpoint: Optional[str] = None
-    """do not train: evaluate this checkpoint with the deterministic (most probable) action and exit"""
+    """do not train: evaluate this checkpoint with the deterministic action (Agent.deterministic_action)"""
     eval_episodes: int = 10
     """number of episodes for --eval-checkpoint"""
 
@@ -175,6 +175,11 @@ def make_vector_env(env_id: str, num_envs: int, video_dir: Optional[str] = None)
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
     )
     return gym.wrappers.vector.RecordEpisodeStatistics(envs)  # info["episode"] on the done step
+
+
+def env_action(action: np.ndarray, action_space: gym.spaces.Space) -> np.ndarray:
+    """The action the env receives for a sampled (or deterministic) action: the action index itself."""
+    return action
 
 
 # ------------------------------------------------------------------------------------------------
@@ -348,6 +353,7 @@ def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, 
     .requested becomes true to cut the rollout short after the current env step (StopRequest, below)."""
     device = rollout.obs.device
     num_steps = rollout.obs.shape[0]
+    space = envs.single_action_space
     episodes, env_seconds = [], 0.0
     rollout.next_values.zero_()  # 0 stays where an episode terminated: there is nothing to bootstrap from
 
@@ -359,7 +365,7 @@ def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, 
         action = agent.act(next_obs)
         rollout.actions[step] = action
         env_start = time.perf_counter()
-        next_obs_np, reward, terminated, truncated, info = envs.step(action.cpu().numpy())
+        next_obs_np, reward, terminated, truncated, info = envs.step(env_action(action.cpu().numpy(), space))
         env_seconds += time.perf_counter() - env_start
         done = terminated | truncated
         # Without truncation bootstrapping, a time limit counts as a termination (as many implementations do).
@@ -931,14 +937,14 @@ def load_checkpoint(path: str, device: torch.device) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------
-# Evaluation, and the trained policy for your own code: deterministic (most probable) actions
+# Evaluation, and the trained policy for your own code: deterministic actions
 # ------------------------------------------------------------------------------------------------
 def load_policy(path: str, device: str = "cpu"):
     """The policy a checkpoint holds, as a function for your own code: a batch of raw observations
     (numpy, [batch, obs_dim]) -> the deterministic actions (numpy) that --eval-checkpoint takes, with the
     run's saved observation normalization applied. For example:
 
-        from ppo_discrete import load_policy
+        from <this script's module name> import load_policy
         policy = load_policy("runs/<run>/checkpoint.pt")
         obs, _ = env.reset()
         action = policy(obs[None])[0]
@@ -981,7 +987,7 @@ def evaluate(checkpoint_path: str, episodes: int, device: torch.device, video_di
     returns = []
     obs, _ = envs.reset(seed=seed)
     while len(returns) < episodes:
-        obs, _, _, _, info = envs.step(policy(obs))
+        obs, _, _, _, info = envs.step(env_action(policy(obs), envs.single_action_space))
         if "episode" in info:
             returns.append(float(info["episode"]["r"][0]))
     envs.close()
