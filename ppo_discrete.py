@@ -647,7 +647,8 @@ class RunFault(Exception):
 
 @dataclass
 class Run:
-    """Everything a training run holds; the fields after `stop` are what a checkpoint restores."""
+    """Everything a training run holds; iteration, adapted_lr and kl_penalty_beta are what a checkpoint
+    restores besides the modules."""
     args: Args
     run_name: str
     run_dir: str
