@@ -28,6 +28,17 @@ if [[ "$STAGE" == 2 || "$STAGE" == all ]]; then
         --variant "d=$d" -- --total-timesteps 1000000
     wait
 fi
+# Stage 3: aimed at d's two misses (Hopper, Humanoid), seed 1: e = d with 8 envs (twice the iterations
+# per sample under the same KL bound per update), f = d with target KL 0.015 (clip fraction).
+if [[ "$STAGE" == 3 || "$STAGE" == all ]]; then
+    e="${d/--num-envs 16/--num-envs 8}" f="${d/0.02/0.015}" half=$(( (JOBS + 1) / 2 ))
+    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Humanoid-v4 --seeds 1 \
+        --jobs "$half" --variant "e-no-value-clip=$e --no-value-clip" --variant "f-no-value-clip=$f --no-value-clip" \
+        -- --total-timesteps 1000000 &
+    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Hopper-v4 --seeds 1 \
+        --jobs "$half" --variant "e=$e" --variant "f=$f" -- --total-timesteps 1000000
+    wait
+fi
 python benchmark/summarize.py runs/ppo_screen --out benchmark/results/ppo_screen --last 20 --title "PPO screen, " \
     --plot-tags losses/kl losses/clipfrac charts/learning_rate charts/policy_std
 python benchmark/training_stats.py runs/ppo_screen --out benchmark/results/ppo_screen_stats.md \
