@@ -81,13 +81,9 @@ def test_training_loop_adapts_beta_and_learning_rate_to_the_kl_after_each_update
     run_dir = in_tmp / "runs" / "adapt"
     kl, beta, lr = logged(run_dir, "losses/kl"), logged(run_dir, "losses/kl_penalty_beta"), \
         logged(run_dir, "charts/learning_rate")
-    assert len(kl) == len(beta) == len(lr) == 4 and min(kl) > 1.5e-9
-    # beta after iteration i follows the rule from the KL after that update: doubles each time here.
-    expected_beta, expected_lr = [], [3e-4]
-    for i, d in enumerate(kl):
-        expected_beta.append(module.update_kl_beta(expected_beta[-1] if expected_beta else 1.0, d, 1e-9))
-        expected_lr.append(module.adapt_learning_rate(lr[i], d, 1e3))
-    assert beta == pytest.approx(expected_beta) == [2.0, 4.0, 8.0, 16.0]
-    # the learning rate of iteration i + 1 is iteration i's, adapted to its KL (far below the target: x 1.5)
-    assert lr == pytest.approx(expected_lr[:4], rel=1e-6)
-    assert lr == pytest.approx([3e-4 * 1.5 ** i for i in range(4)], rel=1e-6)
+    assert len(kl) == len(beta) == len(lr) == 4
+    # Every post-update KL is far above 1.5 x 1e-9 and far below half of 1e3, so by the rules (worked by
+    # hand): beta doubles after every update, from 1; the learning rate grows by 1.5 per update, from 3e-4.
+    assert min(kl) > 1.5e-9 and max(kl) < 0.5 * 1e3
+    assert beta == [2.0, 4.0, 8.0, 16.0]
+    assert lr == pytest.approx([3e-4, 4.5e-4, 6.75e-4, 1.0125e-3], rel=1e-6)
