@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Screen for trpo_continuous.py's defaults (issue 16): candidate settings on the five v4 MuJoCo tasks,
+# 1M steps, seed 1 first. The defaults' suite (benchmark/trpo.sh) showed every line search accepted and
+# the exploration noise as the problem (Ant's return below 0 while its std shrinks from 1; Humanoid's
+# actions bounded to +-0.4 with std 1), so stage 1 screens the initial log-std.
+# Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS="${JOBS:-2}"
+STAGE="${STAGE:-all}"
+if [[ "$STAGE" == 1 || "$STAGE" == all ]]; then
+    python benchmark/sweep.py --name trpo_screen --script trpo_continuous.py \
+        --envs Ant-v4 Humanoid-v4 HalfCheetah-v4 Hopper-v4 Walker2d-v4 --seeds 1 --jobs "$JOBS" \
+        --variant "log-std-0.5=--log-std-init -0.5" --variant "log-std-1=--log-std-init -1"
+fi
+python benchmark/summarize.py runs/trpo_screen --out benchmark/results/trpo_screen --last 20 --title "TRPO screen, " \
+    --plot-tags losses/kl losses/backtracks charts/policy_std losses/explained_variance
+python benchmark/training_stats.py runs/trpo_screen --out benchmark/results/trpo_screen_stats.md \
+    --tags charts/episodic_return losses/kl losses/step_accepted charts/policy_std losses/explained_variance
