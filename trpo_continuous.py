@@ -16,6 +16,7 @@ then, under the RUN MANAGEMENT banner, what keeps a run safe and is not needed t
     python trpo_continuous.py --save-model                           # writes runs/<run>/checkpoint.pt
     python trpo_continuous.py --eval-checkpoint runs/<run>/checkpoint.pt --eval-episodes 10
     python trpo_continuous.py --resume runs/<run>/checkpoint.pt      # continue an interrupted run
+    torchrun --standalone --nproc_per_node 2 trpo_continuous.py      # one run, data-parallel over 2 processes
     tensorboard --logdir runs
 
 Gymnasium 1.x correctness: vector envs run in SAME_STEP autoreset mode, so the step that ends an
@@ -44,6 +45,7 @@ from typing import Any, Literal, NamedTuple, Optional
 import gymnasium as gym
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 import tyro
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
@@ -91,7 +93,8 @@ class Args:
     total_timesteps: int = 1_000_000
     """total environment steps, summed over all envs"""
     num_envs: int = 8
-    """number of parallel environments (gymnasium SyncVectorEnv)"""
+    """number of parallel environments (gymnasium SyncVectorEnv); under torchrun the total over all ranks,
+    each rank stepping num_envs / N of them"""
     num_steps: int = 256
     """steps per environment per rollout; the batch is num_envs * num_steps"""
 
@@ -123,7 +126,8 @@ class Args:
     update_epochs: int = 10
     """critic passes over the batch per iteration (minibatches are reshuffled every epoch)"""
     minibatch_size: int = 128
-    """samples per critic gradient step; must divide the batch (128: sb3-contrib's TRPO default)"""
+    """samples per critic gradient step; must divide the batch (128: sb3-contrib's TRPO default; under torchrun:
+    the global minibatch, minibatch_size / N samples from each rank)"""
     grad_clip: bool = True
     """clip the critic's global gradient norm to --max-grad-norm"""
     max_grad_norm: float = 0.5
@@ -196,7 +200,8 @@ class RunningMeanStd(nn.Module):
         var   <- (1 - w) * var + w * v_b + w * (1 - w) * d^2
         count <- count + n_b
     mean and var are buffers and count a Python float (so w costs no tensor op in the rollout loop);
-    all three are in the state dict of the module that owns them.
+    all three are in the state dict of the module that owns them. Under torchrun each rank updates them
+    with its own envs' data during a rollout, and sync() merges the ranks' data after it.
     """
 
     def __init__(self, shape=()):
@@ -204,8 +209,11 @@ class RunningMeanStd(nn.Module):
         self.register_buffer("mean", torch.zeros(shape))
         self.register_buffer("var", torch.ones(shape))
         self.count = 1e-4
+        self.synced = None  # (count, mean, var) that every rank held at the last sync (data parallelism)
 
     def update(self, batch: torch.Tensor) -> None:
+        if self.synced is None and dist.is_initialized():
+            self.synced = (self.count, self.mean.clone(), self.var.clone())
         batch_var, batch_mean = torch.var_mean(batch, 0, correction=0)
         w = batch.shape[0] / (self.count + batch.shape[0])
         delta = batch_mean - self.mean
@@ -213,11 +221,31 @@ class RunningMeanStd(nn.Module):
         self.mean.lerp_(batch_mean, w)
         self.count += batch.shape[0]
 
+    def sync(self) -> None:
+        """Data parallelism: merge the data every rank added since the last sync, so that all ranks hold the
+        statistics of the union. From the common state (n0, m0, v0) and each rank's (n_r, m_r, v_r), with
+        d_r = m_r - m0 and sums over ranks:
+            n = n0 + sum (n_r - n0),   S1 = sum n_r d_r,   S2 = n0 v0 + sum [ n_r (v_r + d_r^2) - n0 v0 ]
+            mean = m0 + S1 / n,   var = S2 / n - (S1 / n)^2
+        (the first and second moments about m0 of the union). Nothing to do in a single process."""
+        if self.synced is None:
+            return
+        n0, m0, v0 = self.synced
+        d = (self.mean - m0).double().reshape(-1)
+        v0 = v0.double().reshape(-1)
+        sums = torch.cat([d.new_tensor([self.count - n0]), self.count * d,
+                          self.count * (self.var.double().reshape(-1) + d * d) - n0 * v0])
+        dist.all_reduce(sums)
+        n, s1, s2 = n0 + sums[0].item(), sums[1:1 + d.numel()], sums[1 + d.numel():] + n0 * v0
+        self.mean.copy_((m0.double().reshape(-1) + s1 / n).view_as(self.mean))
+        self.var.copy_((s2 / n - (s1 / n).square()).clamp_min(0.0).view_as(self.var))
+        self.count, self.synced = n, None
+
     def get_extra_state(self) -> torch.Tensor:
         return torch.tensor(self.count, dtype=torch.float64)
 
     def set_extra_state(self, state: torch.Tensor) -> None:
-        self.count = state.item()
+        self.count, self.synced = state.item(), None
 
 
 class RewardScaler(nn.Module):
@@ -402,6 +430,9 @@ def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, 
     # Where no episode ended at t, the next state's value is V(s_{t+1}).
     following_values = torch.cat([rollout.values[1:], agent.value(next_obs).unsqueeze(0)])
     rollout.next_values.copy_(torch.where(rollout.dones.bool(), rollout.next_values, following_values))
+    agent.obs_rms.sync()  # under torchrun: every rank now holds the statistics of all ranks' observations
+    if reward_scaler is not None:
+        reward_scaler.return_rms.sync()
     return RolloutResult(next_obs, episodes, env_seconds, complete=True)
 
 
@@ -475,7 +506,7 @@ def fisher_vector_product(kl_fn, params, damping):
 
     def fvp(v):
         hessian_v = torch.autograd.grad(flat_grad.dot(v), params, retain_graph=True)
-        return torch.cat([h.reshape(-1) for h in hessian_v]) + damping * v
+        return mean_over_ranks(torch.cat([h.reshape(-1) for h in hessian_v])) + damping * v
 
     return fvp
 
@@ -516,7 +547,11 @@ def value_loss(values, old_values, returns, clip_eps, value_clip):
 
 
 def explained_variance(predictions: torch.Tensor, targets: torch.Tensor) -> float:
-    """1 - Var(G - V) / Var(G): 1 is a perfect critic, 0 no better than a constant (nan if Var(G) = 0)."""
+    """1 - Var(G - V) / Var(G): 1 is a perfect critic, 0 no better than a constant (nan if Var(G) = 0).
+    Under torchrun, over every rank's batch."""
+    if dist.is_initialized():
+        var = global_moments(torch.stack([targets, targets - predictions]), dim=1)[1]
+        return float("nan") if var[0] == 0 else (1.0 - var[1] / var[0]).item()
     var_targets = targets.var()
     return float("nan") if var_targets == 0 else (1.0 - (targets - predictions).var() / var_targets).item()
 
@@ -526,10 +561,17 @@ def explained_variance(predictions: torch.Tensor, targets: torch.Tensor) -> floa
 # ------------------------------------------------------------------------------------------------
 def trpo_update(agent: Agent, critic_optimizer: torch.optim.Optimizer, batch: dict, args: Args) -> dict:
     """The policy step (surrogate gradient g, x ~ F^-1 g by conjugate gradient, step beta x, line search)
-    and the critic regression on the returns. batch keys: obs, actions, log_probs, advantages, returns, values."""
+    and the critic regression on the returns. batch keys: obs, actions, log_probs, advantages, returns, values.
+
+    Under torchrun (data parallelism, below) each rank holds its own envs' batch: the advantages are
+    normalized with the statistics of all N parts; g, every Fisher-vector product, the line search's
+    surrogate and KL and the critic's gradients are averaged over the ranks, so every rank takes the same step."""
     obs, actions, old_log_probs = batch["obs"], batch["actions"], batch["log_probs"]
     advantages = batch["advantages"]
-    if args.norm_adv:
+    if args.norm_adv and dist.is_initialized():
+        adv_mean, adv_var = global_moments(advantages, correction=1)
+        advantages = (advantages - adv_mean) / (adv_var.sqrt() + 1e-8)
+    elif args.norm_adv:
         advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
     # The trust region covers the whole policy: the mean network and the log-std, not the critic.
     policy_params = [*agent.actor_mean.parameters(), agent.actor_log_std]
@@ -544,7 +586,8 @@ def trpo_update(agent: Agent, critic_optimizer: torch.optim.Optimizer, batch: di
     # 1. Surrogate gradient g at theta_old
     surrogate_at_old = surrogate(gaussian_log_prob(mean, log_std, actions), old_log_probs, advantages)
     g = torch.cat([grad.reshape(-1) for grad in torch.autograd.grad(surrogate_at_old, policy_params)])
-    surrogate_old = surrogate_at_old.item()
+    g = mean_over_ranks(torch.cat([g, surrogate_at_old.detach().reshape(1)]))  # one all-reduce for both
+    g, surrogate_old = g[:-1], g[-1].item()
     # 2. Search direction x ~ F^-1 g
     fvp = fisher_vector_product(mean_kl, policy_params, args.cg_damping)
     x, cg_residual = conjugate_gradient(fvp, g, args.cg_iters)
@@ -558,7 +601,9 @@ def trpo_update(agent: Agent, critic_optimizer: torch.optim.Optimizer, batch: di
     def evaluate(theta):
         nn.utils.vector_to_parameters(theta, policy_params)
         new_log_probs = gaussian_log_prob(*agent.policy(obs), actions)
-        return surrogate(new_log_probs, old_log_probs, advantages).item(), mean_kl().item()
+        values = average_over_ranks({"surrogate": surrogate(new_log_probs, old_log_probs, advantages).item(),
+                                     "kl": mean_kl().item()})
+        return values["surrogate"], values["kl"]
 
     theta, accepted, backtracks, surrogate_new, kl = line_search(
         evaluate, theta_old, surrogate_old, full_step, args.max_kl, args.backtrack_coef, args.backtrack_iters)
@@ -566,28 +611,27 @@ def trpo_update(agent: Agent, critic_optimizer: torch.optim.Optimizer, batch: di
         nn.utils.vector_to_parameters(theta, policy_params)
 
     # 5. Critic: update_epochs passes over the batch in shuffled minibatches
-    batch_size = obs.shape[0]
+    batch_size, minibatch_size = obs.shape[0], args.minibatch_size // world_size()
     critic_params = critic_optimizer.param_groups[0]["params"]
     max_norm = args.max_grad_norm if args.grad_clip else math.inf  # inf: measure the norm, clip nothing
     value_losses = []
     grad_norm_total = torch.zeros((), device=obs.device)
     for epoch in range(args.update_epochs):
-        permutation = torch.randperm(batch_size, device=obs.device)
-        for start in range(0, batch_size, args.minibatch_size):
-            index = permutation[start:start + args.minibatch_size]
+        for index in torch.randperm(batch_size, device=obs.device).view(-1, minibatch_size):
             v_loss = value_loss(agent.value(obs[index]), batch["values"][index], batch["returns"][index],
                                 args.clip_eps, args.value_clip)
-            if not torch.isfinite(v_loss):
-                raise FloatingPointError(f"non-finite value loss ({v_loss.item()}) in epoch {epoch}")
             critic_optimizer.zero_grad(set_to_none=True)
             v_loss.backward()
+            [mean_v_loss] = average_gradients(critic_params, v_loss.item())
+            if not math.isfinite(mean_v_loss):
+                raise FloatingPointError(f"non-finite value loss ({mean_v_loss}) in epoch {epoch}")
             grad_norm_total += nn.utils.clip_grad_norm_(critic_params, max_norm, foreach=True)
             critic_optimizer.step()
             value_losses.append(v_loss.detach())
     return {"kl": kl, "surrogate_improvement": surrogate_new - surrogate_old,
             "expected_improvement": expected_improvement.item(), "backtracks": backtracks,
             "step_accepted": float(accepted), "cg_residual": cg_residual.item(),
-            "step_norm": (theta - theta_old).norm().item(), "value_loss": torch.stack(value_losses).mean().item(),
+            "step_norm": (theta - theta_old).norm().item(), "value_loss": average_over_ranks({"v": torch.stack(value_losses).mean().item()})["v"],
             "entropy": gaussian_entropy(agent.actor_log_std).item(),
             "grad_norm": grad_norm_total.item() / len(value_losses)}
 
@@ -619,7 +663,7 @@ def train(run: "Run") -> None:
         with run.timed("rollout"):
             rollout = collect_rollout(agent, run.envs, run.rollout, run.next_obs,
                                       run.reward_scaler if args.norm_reward else None, args.bootstrap_truncated,
-                                      run.stop)
+                                      run.stop if world_size() == 1 else None)  # ranks stop together, below
         if not rollout.complete:
             break  # interrupted: the partial rollout is dropped; the checkpoint holds the last full iteration
         run.next_obs = rollout.next_obs
@@ -639,7 +683,7 @@ def train(run: "Run") -> None:
         log_iteration(run, rollout, batch, stats, {"charts/learning_rate": lr})
         if args.checkpoint_every and iteration % args.checkpoint_every == 0:
             write_checkpoint(run)
-        if run.stop.requested:
+        if run.stop.agreed():
             break
 
 
@@ -651,6 +695,117 @@ def train(run: "Run") -> None:
 # Fields that manage a run rather than define it: --resume may change these, and nothing else.
 RUN_MANAGEMENT_FIELDS = {"cuda", "torch_threads", "capture_video", "save_model", "checkpoint_every",
                          "resume", "eval_checkpoint", "eval_episodes", "track", "wandb_project_name", "wandb_entity"}
+
+
+# ------------------------------------------------------------------------------------------------
+# Data parallelism: under torchrun, N processes (ranks) train one run, each stepping num_envs / N envs
+# ------------------------------------------------------------------------------------------------
+def init_distributed(cuda: bool) -> torch.device:
+    """The training device. Under torchrun (WORLD_SIZE > 1), first join the process group: NCCL and
+    cuda:LOCAL_RANK where GPUs exist, gloo on CPU; ranks other than 0 then print nothing on stdout (rank 0
+    writes the console line, TensorBoard and checkpoints). A plain python run starts no process group."""
+    use_cuda = cuda and torch.cuda.is_available()
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        return torch.device("cuda" if use_cuda else "cpu")
+    local_rank = int(os.environ["LOCAL_RANK"])
+    if use_cuda:
+        torch.cuda.set_device(local_rank)
+    dist.init_process_group("nccl" if use_cuda else "gloo")
+    if dist.get_rank() != 0:
+        sys.stdout = open(os.devnull, "w")
+    return torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
+
+
+def world_size() -> int:
+    """N, the number of ranks (1 in a plain python run)."""
+    return dist.get_world_size() if dist.is_initialized() else 1
+
+
+def rank() -> int:
+    return dist.get_rank() if dist.is_initialized() else 0
+
+
+def average_gradients(params: list, *values: float) -> list:
+    """Each parameter's gradient <- its mean over the ranks: the gradient of the global minibatch, whose
+    parts hold the same number of samples on every rank. values (floats) are averaged in the same
+    all-reduce. In a single process nothing changes."""
+    if not dist.is_initialized():
+        return list(values)
+    grads = [p.grad for p in params]
+    flat = torch.cat([g.reshape(-1) for g in grads] + [grads[0].new_tensor(values)])
+    dist.all_reduce(flat)
+    flat /= dist.get_world_size()
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        offset += g.numel()
+    return flat[offset:].tolist()
+
+
+def mean_over_ranks(tensor: torch.Tensor) -> torch.Tensor:
+    """tensor, replaced in place by its mean over the ranks (unchanged in a single process)."""
+    if dist.is_initialized():
+        dist.all_reduce(tensor)
+        tensor /= dist.get_world_size()
+    return tensor
+
+
+def average_over_ranks(values: dict) -> dict:
+    """The mean over ranks of each float in values (the same keys on every rank)."""
+    if not dist.is_initialized():
+        return values
+    flat = torch.tensor(list(values.values()), dtype=torch.float64, device=device_of_collectives())
+    dist.all_reduce(flat)
+    return dict(zip(values, (flat / dist.get_world_size()).tolist()))
+
+
+def global_moments(x: torch.Tensor, dim: int = 0, correction: int = 0):
+    """(mean, variance) along dim of the union of every rank's x (the same size on every rank), from one
+    all-reduce of the sums over n values in all: mean = sum x / n, var = (sum x^2 - n mean^2) / (n - correction).
+    In a single process: torch.var_mean."""
+    if not dist.is_initialized():
+        var, mean = torch.var_mean(x, dim, correction=correction)
+        return mean, var
+    x64 = x.double()
+    sums = torch.stack([x64.sum(dim), x64.square().sum(dim)])
+    dist.all_reduce(sums)
+    n = x.shape[dim] * dist.get_world_size()
+    mean = sums[0] / n
+    return mean.to(x.dtype), ((sums[1] - n * mean.square()) / (n - correction)).clamp_min(0.0).to(x.dtype)
+
+
+def gather_lists(items: list) -> list:
+    """The concatenation of every rank's list, in rank order (items in a single process)."""
+    if not dist.is_initialized():
+        return items
+    gathered = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, items)
+    return [item for part in gathered for item in part]
+
+
+def device_of_collectives() -> torch.device:
+    """Where tensors for a collective live: the rank's GPU under NCCL, the CPU under gloo."""
+    return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+
+
+def on_rank_zero(fn, *args, share: bool = False):
+    """fn(*args) on rank 0 alone (file-system work: the run directory, checkpoints). A UserError or RunFault
+    it raises is raised on every rank, so that all ranks stop together. share: every rank gets fn's result
+    (pickled), else the others get None. In a single process: fn(*args)."""
+    if not dist.is_initialized():
+        return fn(*args)
+    box = [None]
+    if dist.get_rank() == 0:
+        try:
+            result = fn(*args)
+            box = [("ok", result if share else None)]
+        except (UserError, RunFault) as e:
+            box = [(type(e), str(e))]
+    dist.broadcast_object_list(box, src=0)
+    outcome, value = box[0]
+    if outcome != "ok":
+        raise outcome(value)
+    return result if dist.get_rank() == 0 else value
 
 
 class UserError(Exception):
@@ -708,7 +863,7 @@ def start_run(args: Args, device: torch.device, given: set) -> Optional[Run]:
     with the same seed identical: change it and every run's numbers change."""
     checkpoint = None
     if args.resume is not None:
-        checkpoint = load_checkpoint(args.resume, device)
+        checkpoint = on_rank_zero(load_checkpoint, args.resume, device, share=True)  # rank 0 reads, all get it
         args = resolve_resume(args, checkpoint, given)
         run_name = checkpoint["run_name"]
         batch_size, done = args.num_envs * args.num_steps, checkpoint["iteration"]
@@ -717,10 +872,11 @@ def start_run(args: Args, device: torch.device, given: set) -> Optional[Run]:
             return None
     else:
         run_name = args.run_name or f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
-    run_dir, purge_step = claim_run_dir(run_name, args, checkpoint)
+    run_dir, purge_step = on_rank_zero(claim_run_dir, run_name, args, checkpoint, share=True)
     check_env(args.env_id)  # the run's env: the checkpoint's when resuming
-    video_dir = f"videos/{run_name}" if args.capture_video else None
-    tracker = Tracker(args, run_name, video_dir) if args.track else None  # before SummaryWriter, and seeding
+    video_dir = f"videos/{run_name}" if args.capture_video and rank() == 0 else None
+    tracker = Tracker(args, run_name, video_dir) if args.track and rank() == 0 else None  # before the writer
+    writer = on_rank_zero(open_writer, run_dir, purge_step, args, checkpoint is None)  # None on other ranks
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -729,34 +885,22 @@ def start_run(args: Args, device: torch.device, given: set) -> Optional[Run]:
 
     if args.capture_video:
         check_video_support(args.env_id)
-    envs = make_vector_env(args.env_id, args.num_envs, video_dir)
-    agent = build_agent(args, envs, device)
+    num_envs = args.num_envs // world_size()  # this rank's envs: the global envs rank * num_envs, ... (seeds too)
+    envs = make_vector_env(args.env_id, num_envs, video_dir)
+    agent = build_agent(args, envs, device)  # the same weights on every rank: the same seed so far
+    if rank() > 0:  # from here on, each rank draws its own actions and minibatches
+        seed_rank(args.seed, rank())
     critic_optimizer = torch.optim.Adam(agent.critic.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
-    reward_scaler = RewardScaler(args.num_envs, args.gamma).to(device)
-    try:
-        os.makedirs(run_dir, exist_ok=True)
-        writer = SummaryWriter(run_dir, purge_step=purge_step)
-    except OSError as e:
-        raise RunFault(f"cannot write to {run_dir}: {e.strerror or e}") from None
+    reward_scaler = RewardScaler(num_envs, args.gamma).to(device)
     run = Run(args, run_name, run_dir, envs, agent, critic_optimizer, reward_scaler,
-              Rollout(args.num_steps, args.num_envs, envs.single_observation_space.shape,
+              Rollout(args.num_steps, num_envs, envs.single_observation_space.shape,
                       envs.single_action_space.shape, device),
               writer, StopRequest(), tracker)
     run.num_iterations = args.total_timesteps // run.batch_size
     if checkpoint is None:
-        run.writer.add_text("hyperparameters", "|param|value|\n|-|-|\n"
-                            + "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
-        next_obs_np, _ = envs.reset(seed=args.seed)
+        next_obs_np, _ = envs.reset(seed=args.seed + rank() * num_envs)
     else:
-        try:
-            agent.load_state_dict(checkpoint["agent"])
-            critic_optimizer.load_state_dict(checkpoint["critic_optimizer"])
-            reward_scaler.load_state_dict(checkpoint["reward_scaler"])
-            run.iteration = checkpoint["iteration"]
-            set_rng_states(checkpoint["rng"])
-            set_env_rng_states(envs, checkpoint["env_rng"])
-        except (KeyError, IndexError, RuntimeError, TypeError, ValueError) as e:
-            raise UserError(f"{args.resume} cannot be restored ({type(e).__name__}: {e})".splitlines()[0]) from None
+        restore_checkpoint(run, checkpoint)
         print(f"resuming {run_name} at step {run.iteration * run.batch_size}")
         # Episodes in progress are not saved: a resumed run starts new ones, drawn from the envs' saved
         # random generators (so they continue the run's stream rather than replay its first episodes).
@@ -765,6 +909,48 @@ def start_run(args: Args, device: torch.device, given: set) -> Optional[Run]:
         run.next_obs = agent.normalize(torch.as_tensor(next_obs_np, dtype=torch.float32, device=device), update=True)
     run.start_iteration, run.start_time = run.iteration, time.time()
     return run
+
+
+def restore_checkpoint(run: Run, checkpoint: dict) -> None:
+    """Restore the modules, the loop's state and this rank's random generators and envs' generators."""
+    saved_ranks = checkpoint.get("world_size", 1)
+    if saved_ranks != world_size():
+        raise UserError(f"{run.args.resume} was written by a run of {saved_ranks} process(es) and this one has "
+                        f"{world_size()}: resume with the same number (torchrun --nproc_per_node {saved_ranks}, "
+                        f"or plain python for 1)")
+    num_envs = run.rollout.obs.shape[1]
+    try:
+        run.agent.load_state_dict(checkpoint["agent"])
+        run.critic_optimizer.load_state_dict(checkpoint["critic_optimizer"])
+        run.reward_scaler.load_state_dict(checkpoint["reward_scaler"])
+        run.iteration = checkpoint["iteration"]
+        set_rng_states(checkpoint["rank_rng"][rank()] if world_size() > 1 else checkpoint["rng"])
+        set_env_rng_states(run.envs, checkpoint["env_rng"][rank() * num_envs:(rank() + 1) * num_envs])
+    except (KeyError, IndexError, RuntimeError, TypeError, ValueError) as e:
+        raise UserError(f"{run.args.resume} cannot be restored ({type(e).__name__}: {e})".splitlines()[0]) from None
+    # Episodes in progress are not saved: the resumed run starts new ones, whose discounted returns start at 0.
+    run.reward_scaler.discounted_return.zero_()
+
+
+def open_writer(run_dir: str, purge_step: Optional[int], args: Args, fresh: bool) -> SummaryWriter:
+    """The run directory's TensorBoard writer; a fresh run's first record is its hyperparameters."""
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+        writer = SummaryWriter(run_dir, purge_step=purge_step)
+    except OSError as e:
+        raise RunFault(f"cannot write to {run_dir}: {e.strerror or e}") from None
+    if fresh:
+        writer.add_text("hyperparameters", "|param|value|\n|-|-|\n"
+                        + "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
+    return writer
+
+
+def seed_rank(seed: int, rank: int) -> None:
+    """Seed python, numpy and torch of a rank > 0 with a stream of its own, derived from (seed, rank)."""
+    rank_seed = int(np.random.SeedSequence([seed, rank]).generate_state(1)[0])
+    random.seed(rank_seed)
+    np.random.seed(rank_seed)
+    torch.manual_seed(rank_seed)
 
 
 def claim_run_dir(run_name: str, args: Args, checkpoint: Optional[dict]):
@@ -800,7 +986,11 @@ def log_iteration(run: Run, rollout: RolloutResult, batch: dict, stats: dict, sc
     """TensorBoard scalars of the iteration just completed, its episodes, and the console line."""
     batch_size, iteration, writer = run.batch_size, run.iteration, run.writer
     global_step = iteration * batch_size
-    for step, episode_return, episode_length in rollout.episodes:
+    episodes = sorted(gather_lists(rollout.episodes))  # every rank's episodes (data parallelism)
+    explained = explained_variance(batch["values"], batch["returns"])
+    if writer is None:  # ranks other than 0 log nothing
+        return
+    for step, episode_return, episode_length in episodes:
         episode_end = (iteration - 1) * batch_size + (step + 1) * run.args.num_envs
         writer.add_scalar("charts/episodic_return", episode_return, episode_end)
         writer.add_scalar("charts/episodic_length", episode_length, episode_end)
@@ -811,7 +1001,7 @@ def log_iteration(run: Run, rollout: RolloutResult, batch: dict, stats: dict, sc
         "charts/policy_std": run.agent.actor_log_std.exp().mean().item(),
         "time/rollout_seconds": run.seconds["rollout"], "time/env_seconds": rollout.env_seconds,
         "time/gae_seconds": run.seconds["gae"], "time/update_seconds": run.seconds["update"],
-        "losses/explained_variance": explained_variance(batch["values"], batch["returns"]),
+        "losses/explained_variance": explained,
         # kl: KL(pi_old || pi_new) of the whole batch after the accepted step (0 when none was accepted)
         **{f"losses/{key}": stats[key] for key in
            ("kl", "surrogate_improvement", "expected_improvement", "backtracks", "step_accepted",
@@ -872,10 +1062,15 @@ CHECKPOINT_KEYS = ("run_name", "args", "iteration", "agent", "critic_optimizer",
 
 
 def write_checkpoint(run: Run) -> None:
-    """The run's state after run.iteration: enough to resume it exactly (episodes in progress aside)."""
-    save_checkpoint(run.checkpoint_path, run_name=run.run_name, args=asdict(run.args), iteration=run.iteration,
-                    agent=run.agent.state_dict(), critic_optimizer=run.critic_optimizer.state_dict(),
-                    reward_scaler=run.reward_scaler.state_dict(), rng=rng_states(), env_rng=env_rng_states(run.envs))
+    """The run's state after run.iteration: enough to resume it exactly (episodes in progress aside). Under
+    torchrun, rank 0 writes it with every rank's random generators (rank_rng) and envs' generators (env_rng,
+    in global env order); the modules and the loop's state are the same on every rank."""
+    rank_rng, env_rng = gather_lists([rng_states()]), gather_lists(env_rng_states(run.envs))
+    on_rank_zero(lambda: save_checkpoint(
+        run.checkpoint_path, run_name=run.run_name, args=asdict(run.args), iteration=run.iteration,
+        agent=run.agent.state_dict(), critic_optimizer=run.critic_optimizer.state_dict(),
+        reward_scaler=run.reward_scaler.state_dict(), rng=rank_rng[0], env_rng=env_rng, world_size=world_size(),
+        **({"rank_rng": rank_rng} if world_size() > 1 else {})))
 
 
 def rng_states() -> dict:
@@ -1044,6 +1239,11 @@ def check_args(args: Args) -> None:
                         f"is not divisible by --minibatch-size {args.minibatch_size}")
     if args.total_timesteps < batch_size:
         raise UserError(f"--total-timesteps {args.total_timesteps} is less than one batch ({batch_size} steps)")
+    ranks = world_size()
+    for name in ("num_envs", "minibatch_size"):
+        if getattr(args, name) % ranks:
+            raise UserError(f"--{name.replace('_', '-')} {getattr(args, name)} is not divisible by the {ranks} "
+                            f"processes of torchrun (each takes an equal share)")
 
 
 def check_env(env_id: str) -> None:
@@ -1130,7 +1330,8 @@ def given_flags(argv: list) -> set:
 # ------------------------------------------------------------------------------------------------
 class StopRequest:
     """SIGINT/SIGTERM: the first one asks the loop to stop after the current env step (a checkpoint is
-    written, TensorBoard flushed); a second one exits at once."""
+    written, TensorBoard flushed); a second one exits at once. Under torchrun (which passes a signal it
+    gets on to every rank) the ranks stop together after the current iteration (agreed)."""
 
     def __init__(self):
         self.signum = None
@@ -1146,8 +1347,19 @@ class StopRequest:
             print("\nsecond interrupt: exiting now", file=sys.stderr, flush=True)
             os._exit(128 + signum)
         self.signum = signum
-        print(f"\n{signal.Signals(signum).name}: stopping after this env step (again to exit at once)",
-              file=sys.stderr, flush=True)
+        if rank() == 0:
+            print(f"\n{signal.Signals(signum).name}: stopping after this "
+                  f"{'iteration' if dist.is_initialized() else 'env step'} (again to exit at once)",
+                  file=sys.stderr, flush=True)
+
+    def agreed(self) -> bool:
+        """Stop now? In a single process: whether a signal came. Under torchrun: whether one came to any
+        rank, decided by one all-reduce, so that every rank stops at the same iteration."""
+        if dist.is_initialized():
+            signum = torch.tensor([self.signum or 0], device=device_of_collectives())
+            dist.all_reduce(signum, op=dist.ReduceOp.MAX)
+            self.signum = self.signum or int(signum.item()) or None
+        return self.requested
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1178,10 +1390,10 @@ def main(args: Args, given: Optional[set] = None) -> int:
         given = {f.name for f in fields(Args) if getattr(args, f.name) != getattr(Args(), f.name)}
     quiet_known_warnings()
     threading.excepthook = quiet_writer_thread
+    device = init_distributed(args.cuda)
     check_args(args)
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
-    device = torch.device("cuda" if args.cuda and torch.cuda.is_available() else "cpu")
     if args.cuda and device.type == "cpu":
         print("CUDA is not available: running on CPU")
 
@@ -1201,10 +1413,12 @@ def main(args: Args, given: Optional[set] = None) -> int:
         try:
             train(run)
         finally:
-            run.writer.close()  # flushes the event file, also on an error
-    except FloatingPointError as e:
-        print(f"error: {e} of iteration {run.iteration + 1}: stopping (logs in {run.run_dir}{kept(run)})",
-              file=sys.stderr)
+            if run.writer is not None:  # rank 0's only under torchrun
+                run.writer.close()  # flushes the event file, also on an error
+    except FloatingPointError as e:  # under torchrun, on every rank at the same step (the loss is averaged)
+        if rank() == 0:
+            print(f"error: {e} of iteration {run.iteration + 1}: stopping (logs in {run.run_dir}{kept(run)})",
+                  file=sys.stderr)
         return 1
     except OSError as e:  # TensorBoard's event file: a full disk, say
         raise RunFault(f"cannot write the logs in {run.run_dir}: {e.strerror or e}{kept(run)}") from None
@@ -1216,8 +1430,11 @@ def main(args: Args, given: Optional[set] = None) -> int:
         run.tracker.finish()
     script = os.path.basename(__file__)
     if run.stop.requested:
-        print(f"interrupted: checkpoint of step {run.iteration * run.batch_size} written to {run.checkpoint_path}\n"
-              f"resume with: python {script} --resume {run.checkpoint_path}", file=sys.stderr)
+        launcher = "python" if world_size() == 1 else f"torchrun --nproc_per_node {world_size()}"
+        if rank() == 0:
+            print(f"interrupted: checkpoint of step {run.iteration * run.batch_size} written to "
+                  f"{run.checkpoint_path}\nresume with: {launcher} {script} --resume {run.checkpoint_path}",
+                  file=sys.stderr)
         return 128 + run.stop.signum
     if run.args.save_model:
         print(f"model saved to {run.checkpoint_path}; evaluate with: "
@@ -1239,17 +1456,18 @@ def quiet_writer_thread(hook_args) -> None:
 def cli() -> None:
     args = tyro.cli(Args)
     try:
-        sys.exit(main(args, given_flags(sys.argv[1:])))
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-    except RunFault as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
+        code = main(args, given_flags(sys.argv[1:]))
+    except (UserError, RunFault) as e:
+        if rank() == 0:  # under torchrun every rank raises the same error: one line is enough
+            print(f"error: {e}", file=sys.stderr)
+        code = 2 if isinstance(e, UserError) else 1
     except KeyboardInterrupt:  # before training installed its handler (start-up), or during --eval-checkpoint
         print("error: interrupted (Ctrl-C) before training started or during evaluation; nothing was saved",
               file=sys.stderr)
-        sys.exit(128 + signal.SIGINT)
+        code = 128 + signal.SIGINT
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    sys.exit(code)
 
 
 if __name__ == "__main__":
