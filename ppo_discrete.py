@@ -845,6 +845,10 @@ def start_run(args: Args, device: torch.device, given: set) -> Optional[Run]:
     if args.resume is not None:
         checkpoint = on_rank_zero(load_checkpoint, args.resume, device, share=True)  # rank 0 reads, all get it
         args = resolve_resume(args, checkpoint, given)
+        if checkpoint.get("world_size", 1) != world_size():
+            raise UserError(f"{args.resume} was written by a run of {checkpoint.get('world_size', 1)} process(es) and "
+                            f"this one has {world_size()}: resume with as many (torchrun --nproc_per_node "
+                            f"{checkpoint.get('world_size', 1)}; plain python for 1)")
         run_name = checkpoint["run_name"]
         batch_size, done = args.num_envs * args.num_steps, checkpoint["iteration"]
         if done >= args.total_timesteps // batch_size:
@@ -894,11 +898,6 @@ def start_run(args: Args, device: torch.device, given: set) -> Optional[Run]:
 
 def restore_checkpoint(run: Run, checkpoint: dict) -> None:
     """Restore the modules, the loop's state and this rank's random generators and envs' generators."""
-    saved_ranks = checkpoint.get("world_size", 1)
-    if saved_ranks != world_size():
-        raise UserError(f"{run.args.resume} was written by a run of {saved_ranks} process(es) and this one has "
-                        f"{world_size()}: resume with the same number (torchrun --nproc_per_node {saved_ranks}, "
-                        f"or plain python for 1)")
     num_envs = run.rollout.obs.shape[1]
     try:
         run.agent.load_state_dict(checkpoint["agent"])
@@ -1334,14 +1333,15 @@ class StopRequest:
                   f"{'iteration' if dist.is_initialized() else 'env step'} (again to exit at once)",
                   file=sys.stderr, flush=True)
 
-    def agreed(self) -> bool:
-        """Stop now? In a single process: whether a signal came. Under torchrun: whether one came to any
-        rank, decided by one all-reduce, so that every rank stops at the same iteration."""
-        if dist.is_initialized():
-            signum = torch.tensor([self.signum or 0], device=device_of_collectives())
-            dist.all_reduce(signum, op=dist.ReduceOp.MAX)
-            self.signum = self.signum or int(signum.item()) or None
-        return self.requested
+    def agreed(self) -> Optional[int]:
+        """The signal to stop for, or None. In a single process: the one that came. Under torchrun: one that
+        came to any rank before this call, decided by one all-reduce, so that every rank gets the same
+        answer (a signal that comes during the call counts at the next one)."""
+        if not dist.is_initialized():
+            return self.signum
+        signum = torch.tensor([self.signum or 0], device=device_of_collectives())
+        dist.all_reduce(signum, op=dist.ReduceOp.MAX)
+        return int(signum.item()) or None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1405,19 +1405,20 @@ def main(args: Args, given: Optional[set] = None) -> int:
     except OSError as e:  # TensorBoard's event file: a full disk, say
         raise RunFault(f"cannot write the logs in {run.run_dir}: {e.strerror or e}{kept(run)}") from None
 
-    if run.stop.requested or run.args.save_model:
+    stopped_by = run.stop.agreed()
+    if stopped_by or run.args.save_model:
         write_checkpoint(run)
     run.envs.close()  # also writes the video of an episode in progress
     if run.tracker is not None:
         run.tracker.finish()
     script = os.path.basename(__file__)
-    if run.stop.requested:
+    if stopped_by:
         launcher = "python" if world_size() == 1 else f"torchrun --nproc_per_node {world_size()}"
         if rank() == 0:
             print(f"interrupted: checkpoint of step {run.iteration * run.batch_size} written to "
                   f"{run.checkpoint_path}\nresume with: {launcher} {script} --resume {run.checkpoint_path}",
                   file=sys.stderr)
-        return 128 + run.stop.signum
+        return 128 + stopped_by
     if run.args.save_model:
         print(f"model saved to {run.checkpoint_path}; evaluate with: "
               f"python {script} --eval-checkpoint {run.checkpoint_path}")

@@ -1,0 +1,173 @@
+"""Data parallelism under torchrun (gloo on CPU): golden values for the merged gradients and statistics,
+then end-to-end 2-rank runs of each script (identical ranks, Ctrl-C, resume)."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from conftest import ALL_SCRIPTS, ROOT, SCRIPT_CONFIG, load
+
+RANKS = 2
+
+
+# ------------------------------------------------------------------------------------------------
+# Golden values: what 2 ranks compute together equals a naive computation on the union of their data
+# ------------------------------------------------------------------------------------------------
+def minibatch(size=8, seed=0):
+    """A fixed PPO minibatch for a 3-dim observation, 2-dim action agent."""
+    g = torch.Generator().manual_seed(seed)
+    return {"obs": torch.randn(size, 3, generator=g), "actions": torch.randn(size, 2, generator=g),
+            "log_probs": torch.randn(size, generator=g) - 3.0, "advantages": torch.randn(size, generator=g),
+            "values": torch.randn(size, generator=g), "returns": torch.randn(size, generator=g)}
+
+
+def loss_of(module, agent, part):
+    new_log_probs, entropy, values = agent.evaluate_actions(part["obs"], part["actions"])
+    loss, _ = module.ppo_loss(new_log_probs, part["log_probs"], part["advantages"], values, part["values"],
+                              part["returns"], entropy, entropy_coef=0.01)
+    return loss
+
+
+def observation_batches(rank):
+    """Rank r's observation batches for two rollouts (3 then 2 env steps of 2 envs), as float32."""
+    g = np.random.default_rng(10 + rank)
+    return [[g.normal(rank, 1.0 + rank, (2, 3)).astype(np.float32) for _ in range(n)] for n in (3, 2)]
+
+
+def worker(rank, store):
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=RANKS)
+    module = load("ppo_continuous")
+    torch.manual_seed(0)
+    agent = module.Agent(3, 2, (8,), 0.0, norm_obs=True)
+    part = {key: value.chunk(RANKS)[rank] for key, value in minibatch().items()}  # this rank's half
+    loss = loss_of(module, agent, part)
+    loss.backward()
+    params = list(agent.parameters())
+    [mean_loss] = module.average_gradients(params, loss.item())
+    rms = module.RunningMeanStd((3,))
+    for rollout in observation_batches(rank):
+        for batch in rollout:
+            rms.update(torch.from_numpy(batch))
+        rms.sync()
+    x = torch.arange(12, dtype=torch.float32).view(3, 4) * (rank + 1) ** 2  # rank r's columns of 3 rows
+    mean, var = module.global_moments(x, dim=1, correction=1)
+    torch.save({"grad": torch.cat([p.grad.reshape(-1) for p in params]), "loss": mean_loss,
+                "rms": (rms.mean, rms.var, rms.count), "moments": (mean, var)},
+               os.path.join(os.path.dirname(store), f"rank{rank}.pt"))
+    dist.destroy_process_group()
+
+
+@pytest.fixture(scope="module")
+def ranks_results(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("ranks")
+    mp.spawn(worker, args=(str(directory / "store"),), nprocs=RANKS)
+    return [torch.load(directory / f"rank{r}.pt", weights_only=False) for r in range(RANKS)]
+
+
+def test_gradient_averaged_over_two_ranks_is_the_gradient_of_the_whole_minibatch(ranks_results):
+    module = load("ppo_continuous")
+    torch.manual_seed(0)
+    agent = module.Agent(3, 2, (8,), 0.0, norm_obs=True)
+    loss = loss_of(module, agent, minibatch())  # one process, all 8 samples
+    loss.backward()
+    expected = torch.cat([p.grad.reshape(-1) for p in agent.parameters()])
+    for result in ranks_results:
+        torch.testing.assert_close(result["grad"], expected, rtol=1e-5, atol=1e-7)
+        assert result["loss"] == pytest.approx(loss.item(), rel=1e-6)
+
+
+def test_merged_running_statistics_are_those_of_the_union_of_the_ranks_data(ranks_results):
+    data = np.concatenate([b for r in range(RANKS) for rollout in observation_batches(r) for b in rollout])
+    data = data.astype(np.float64)
+    # The statistics start as a pseudo-sample of weight 1e-4 with mean 0 and variance 1; pooled with the data:
+    prior, n = 1e-4, 1e-4 + len(data)
+    mean = data.sum(0) / n
+    var = (prior * (1.0 + mean ** 2) + ((data - mean) ** 2).sum(0)) / n
+    for result in ranks_results:
+        rms_mean, rms_var, count = result["rms"]
+        assert count == pytest.approx(n)
+        np.testing.assert_allclose(rms_mean.numpy(), mean, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(rms_var.numpy(), var, rtol=1e-5)
+
+
+def test_global_moments_are_those_of_the_concatenated_rows(ranks_results):
+    rows = np.concatenate([np.arange(12, dtype=np.float64).reshape(3, 4) * (r + 1) ** 2 for r in range(RANKS)], 1)
+    for result in ranks_results:
+        mean, var = result["moments"]
+        np.testing.assert_allclose(mean.numpy(), rows.mean(1), rtol=1e-6)
+        np.testing.assert_allclose(var.numpy(), rows.var(1, ddof=1), rtol=1e-6)
+
+
+# ------------------------------------------------------------------------------------------------
+# End to end: torchrun --nproc_per_node 2 on each script
+# ------------------------------------------------------------------------------------------------
+def torchrun(*argv, cwd, **kwargs):
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(RANKS), *argv]
+    return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"}, **kwargs)
+
+
+@pytest.mark.parametrize("name", ALL_SCRIPTS)
+def test_two_ranks_train_one_run_and_end_identical(name, tmp_path):
+    process = torchrun(os.path.join(ROOT, "tests", "torchrun_entry.py"), name, str(tmp_path),
+                       *SCRIPT_CONFIG[name]["tiny"], "--run-name", "dp", "--save-model", cwd=tmp_path)
+    stdout, stderr = process.communicate(timeout=180)
+    assert process.returncode == 0, stderr
+    assert len(re.findall(r"^step +\d+/256 ", stdout, re.M)) == 2  # rank 0's console lines only
+    run_dir = tmp_path / "runs" / "dp"
+    assert len(list(run_dir.glob("events.out.tfevents.*"))) == 1 and os.listdir(tmp_path / "runs") == ["dp"]
+    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert checkpoint["world_size"] == RANKS and len(checkpoint["rank_rng"]) == RANKS
+    assert len(checkpoint["env_rng"]) == 2  # every env of every rank
+    first, second = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(RANKS))
+    assert first["iteration"] == second["iteration"] == 2
+    for key, value in first["agent"].items():
+        assert torch.equal(value, second["agent"][key]), key
+    for key in ("obs_count", "return_count"):
+        assert first[key] == second[key] > 2 * 64  # the statistics hold both ranks' steps
+    for key, value in first["optimizer"]["state"][0].items():
+        assert torch.equal(value, second["optimizer"]["state"][0][key])
+    for key, value in first["agent"].items():  # and the run is the checkpoint's
+        assert torch.equal(value, checkpoint["agent"][key]), key
+
+
+@pytest.mark.parametrize("name", ALL_SCRIPTS)
+def test_ctrl_c_on_torchrun_stops_every_rank_with_a_checkpoint_and_resume_works(name, tmp_path):
+    script = os.path.join(ROOT, f"{name}.py")
+    flags = [*SCRIPT_CONFIG[name]["tiny"], "--total-timesteps", "100000", "--run-name", "dp"]
+    process = torchrun(script, *flags, cwd=tmp_path)
+    for line in process.stdout:
+        if line.startswith("step "):
+            process.send_signal(signal.SIGINT)  # what Ctrl-C sends to torchrun; it passes it on to the ranks
+            break
+    _, stderr = process.communicate(timeout=120)
+    assert "interrupted: checkpoint of step" in stderr, stderr
+    assert f"resume with: torchrun --nproc_per_node {RANKS} {name}.py --resume runs/dp/checkpoint.pt" in stderr
+    checkpoint = tmp_path / "runs" / "dp" / "checkpoint.pt"
+    stopped_at = torch.load(checkpoint, weights_only=True)["iteration"]
+    assert stopped_at >= 1
+
+    # Another number of processes is refused, in one line, before anything is written.
+    result = subprocess.run([sys.executable, script, "--resume", str(checkpoint)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        f"error: {checkpoint} was written by a run of 2 process(es) and this one has 1: resume with as many "
+        f"(torchrun --nproc_per_node 2; plain python for 1)"]
+
+    process = torchrun(script, "--resume", str(checkpoint), "--total-timesteps", "100000", cwd=tmp_path)
+    for line in process.stdout:
+        if line.startswith("step "):
+            assert f"step {(stopped_at + 1) * 128:>9}/" in line  # continues right after the checkpoint
+            process.send_signal(signal.SIGINT)
+            break
+    _, stderr = process.communicate(timeout=120)
+    assert "interrupted: checkpoint of step" in stderr, stderr
+    assert torch.load(checkpoint, weights_only=True)["iteration"] > stopped_at
