@@ -3,7 +3,8 @@
 One file, read top to bottom. First the algorithm, in its order:
     Args -> environments -> normalization -> agent -> rollout -> GAE -> losses -> update -> training loop
 then, under the RUN MANAGEMENT banner, what keeps a run safe and is not needed to learn PPO:
-    run set-up and resume -> logging -> checkpoints -> evaluation -> input checks -> signals -> main() and the CLI
+    data parallelism (torchrun) -> run set-up and resume -> logging -> checkpoints -> evaluation -> input checks
+    -> signals -> main() and the CLI
 
     python ppo_continuous.py                                        # HalfCheetah-v4, 1M steps
     python ppo_continuous.py --env-id Walker2d-v4 --no-value-clip   # any Box-action gymnasium env
@@ -685,7 +686,7 @@ def train(run: "Run") -> None:
 
 
 # ================================================================================================
-# RUN MANAGEMENT: everything below keeps a run safe, resumable and observable (set-up and resume,
+# RUN MANAGEMENT: everything below keeps a run safe, resumable and observable (data parallelism, set-up and resume,
 # logging, checkpoints, evaluation, input checks, signals, the command line), not the algorithm.
 # ================================================================================================
 
@@ -729,9 +730,7 @@ def average_gradients(params: list, *values: float) -> list:
     if not dist.is_initialized():
         return list(values)
     grads = [p.grad for p in params]
-    flat = torch.cat([g.reshape(-1) for g in grads] + [grads[0].new_tensor(values)])
-    dist.all_reduce(flat)
-    flat /= dist.get_world_size()
+    flat = mean_over_ranks(torch.cat([g.reshape(-1) for g in grads] + [grads[0].new_tensor(values)]))
     offset = 0
     for g in grads:
         g.copy_(flat[offset:offset + g.numel()].view_as(g))
@@ -739,13 +738,20 @@ def average_gradients(params: list, *values: float) -> list:
     return flat[offset:].tolist()
 
 
+def mean_over_ranks(tensor: torch.Tensor) -> torch.Tensor:
+    """tensor, replaced in place by its mean over the ranks (unchanged in a single process)."""
+    if dist.is_initialized():
+        dist.all_reduce(tensor)
+        tensor /= dist.get_world_size()
+    return tensor
+
+
 def average_over_ranks(values: dict) -> dict:
     """The mean over ranks of each float in values (the same keys on every rank)."""
     if not dist.is_initialized():
         return values
     flat = torch.tensor(list(values.values()), dtype=torch.float64, device=device_of_collectives())
-    dist.all_reduce(flat)
-    return dict(zip(values, (flat / dist.get_world_size()).tolist()))
+    return dict(zip(values, mean_over_ranks(flat).tolist()))
 
 
 def global_moments(x: torch.Tensor, dim: int = 0, correction: int = 0):
@@ -1061,7 +1067,8 @@ def write_checkpoint(run: Run) -> None:
         run.checkpoint_path, run_name=run.run_name, args=asdict(run.args), iteration=run.iteration,
         agent=run.agent.state_dict(), optimizer=run.optimizer.state_dict(),
         reward_scaler=run.reward_scaler.state_dict(), adapted_lr=run.adapted_lr, kl_penalty_beta=run.kl_penalty_beta,
-        rng=rank_rng[0], env_rng=env_rng, world_size=world_size(), **({"rank_rng": rank_rng} if world_size() > 1 else {})))
+        rng=rank_rng[0], env_rng=env_rng, world_size=world_size(),
+        **({"rank_rng": rank_rng} if world_size() > 1 else {})))
 
 
 def rng_states() -> dict:

@@ -9,7 +9,8 @@ One file, read top to bottom. First the algorithm, in its order:
     Args -> environments -> normalization -> agent -> rollout -> GAE -> trust region -> critic loss -> update
     -> training loop
 then, under the RUN MANAGEMENT banner, what keeps a run safe and is not needed to learn TRPO:
-    run set-up and resume -> logging -> checkpoints -> evaluation -> input checks -> signals -> main() and the CLI
+    data parallelism (torchrun) -> run set-up and resume -> logging -> checkpoints -> evaluation -> input checks
+    -> signals -> main() and the CLI
 
     python trpo_continuous.py                                        # HalfCheetah-v4, 1M steps
     python trpo_continuous.py --env-id Hopper-v4 --max-kl 0.02      # any Box-action gymnasium env
@@ -628,10 +629,11 @@ def trpo_update(agent: Agent, critic_optimizer: torch.optim.Optimizer, batch: di
             grad_norm_total += nn.utils.clip_grad_norm_(critic_params, max_norm, foreach=True)
             critic_optimizer.step()
             value_losses.append(v_loss.detach())
-    return {"kl": kl, "surrogate_improvement": surrogate_new - surrogate_old,
+    critic_stats = average_over_ranks({"value_loss": torch.stack(value_losses).mean().item()})
+    return {**critic_stats, "kl": kl, "surrogate_improvement": surrogate_new - surrogate_old,
             "expected_improvement": expected_improvement.item(), "backtracks": backtracks,
             "step_accepted": float(accepted), "cg_residual": cg_residual.item(),
-            "step_norm": (theta - theta_old).norm().item(), "value_loss": average_over_ranks({"v": torch.stack(value_losses).mean().item()})["v"],
+            "step_norm": (theta - theta_old).norm().item(),
             "entropy": gaussian_entropy(agent.actor_log_std).item(),
             "grad_norm": grad_norm_total.item() / len(value_losses)}
 
@@ -688,7 +690,7 @@ def train(run: "Run") -> None:
 
 
 # ================================================================================================
-# RUN MANAGEMENT: everything below keeps a run safe, resumable and observable (set-up and resume,
+# RUN MANAGEMENT: everything below keeps a run safe, resumable and observable (data parallelism, set-up and resume,
 # logging, checkpoints, evaluation, input checks, signals, the command line), not the algorithm.
 # ================================================================================================
 
@@ -732,9 +734,7 @@ def average_gradients(params: list, *values: float) -> list:
     if not dist.is_initialized():
         return list(values)
     grads = [p.grad for p in params]
-    flat = torch.cat([g.reshape(-1) for g in grads] + [grads[0].new_tensor(values)])
-    dist.all_reduce(flat)
-    flat /= dist.get_world_size()
+    flat = mean_over_ranks(torch.cat([g.reshape(-1) for g in grads] + [grads[0].new_tensor(values)]))
     offset = 0
     for g in grads:
         g.copy_(flat[offset:offset + g.numel()].view_as(g))
@@ -755,8 +755,7 @@ def average_over_ranks(values: dict) -> dict:
     if not dist.is_initialized():
         return values
     flat = torch.tensor(list(values.values()), dtype=torch.float64, device=device_of_collectives())
-    dist.all_reduce(flat)
-    return dict(zip(values, (flat / dist.get_world_size()).tolist()))
+    return dict(zip(values, mean_over_ranks(flat).tolist()))
 
 
 def global_moments(x: torch.Tensor, dim: int = 0, correction: int = 0):

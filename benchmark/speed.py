@@ -17,6 +17,12 @@ For every (script, config) below, in one run on this machine:
 Configs: A is the classic PPO-paper setting (one env x 2048 steps, hidden 64 64, minibatch 64, 10
 epochs); B is the script's defaults. The continuous scripts run HalfCheetah-v4, the discrete one
 CartPole-v1. Run it with nothing else busy on the machine: it times wall clock.
+
+    python benchmark/speed.py --ranks 2 [--out benchmark/results/speed_torchrun]
+
+instead measures data parallelism: for each case of RANK_CASES, the training SPS of one process and of
+`torchrun --standalone --nproc_per_node 2` with the same flags (the same global --num-envs and batch),
+one after the other in the same run, and their ratio.
 """
 
 import argparse
@@ -46,6 +52,12 @@ CASES = [  # (script, env id, config name, flags)
     ("ppo_discrete", "CartPole-v1", "B", []),
 ]
 PHASES = ["env", "inference", "gae", "update", "other"]
+RANK_CASES = [  # (script, env id, config name, flags) for --ranks
+    ("ppo_continuous", "HalfCheetah-v4", "B", []),
+    ("ppo_continuous", "HalfCheetah-v4", "B-16x256-mb512", ["--num-envs", "16", "--minibatch-size", "512"]),
+    ("trpo_continuous", "HalfCheetah-v4", "B", []),
+    ("ppo_discrete", "CartPole-v1", "B", []),
+]
 
 
 def parse_script_args(script: str, env_id: str, flags: list):
@@ -73,11 +85,14 @@ def env_only_rate(module, args, steps: int, seed: int = 0) -> float:
     return batches * args.num_envs / seconds
 
 
-def training_rate(script: str, env_id: str, flags: list, batch_size: int, iterations: int) -> dict:
-    """Run the script for 1 + iterations iterations; SPS and time split over all but the first."""
+def training_rate(script: str, env_id: str, flags: list, batch_size: int, iterations: int, ranks: int = 1) -> dict:
+    """Run the script for 1 + iterations iterations; SPS and time split over all but the first. ranks > 1:
+    under torchrun with that many processes (the split is then rank 0's)."""
+    launcher = [sys.executable] if ranks == 1 else [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                                   "--nproc_per_node", str(ranks)]
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = os.path.join(tmp, "run")
-        command = [sys.executable, os.path.join(ROOT, f"{script}.py"), "--env-id", env_id, *flags,
+        command = [*launcher, os.path.join(ROOT, f"{script}.py"), "--env-id", env_id, *flags,
                    "--total-timesteps", str((1 + iterations) * batch_size), "--run-name", run_dir,
                    "--checkpoint-every", "0"]
         result = subprocess.run(command, cwd=tmp, capture_output=True, text=True)
@@ -105,9 +120,13 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", default=None, help="run only these scripts")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[],
                         help="flags added to every training run (e.g. --extra --compile)")
-    parser.add_argument("--out", default=os.path.join(ROOT, "benchmark", "results", "speed"),
-                        help="output prefix: <out>.md and <out>.csv")
+    parser.add_argument("--ranks", type=int, default=1,
+                        help="above 1: compare one process with torchrun --nproc_per_node RANKS (RANK_CASES)")
+    parser.add_argument("--out", default=None, help="output prefix: <out>.md and <out>.csv (default: "
+                        "benchmark/results/speed, or benchmark/results/speed_torchrun with --ranks)")
     args = parser.parse_args()
+    if args.out is None:
+        args.out = os.path.join(ROOT, "benchmark", "results", "speed" if args.ranks == 1 else "speed_torchrun")
     sys.path.insert(0, ROOT)
     import torch
 
@@ -116,6 +135,8 @@ def main() -> int:
               f"torch {torch.__version__}, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}; "
               f"load average before the run {load:.2f}.")
     print(header, flush=True)
+    if args.ranks > 1:
+        return compare_ranks(args, header)
     rows = []
     for script, env_id, config, flags in CASES:
         if args.only and script not in args.only:
@@ -144,6 +165,53 @@ def main() -> int:
                      + " | ".join(f"{100 * r[f'{p}_share']:.0f}%" for p in PHASES) + " |")
     lines += ["", "Config A: " + " ".join(CONFIG_A) + ". Config B: the script's defaults. The phase columns "
               "are shares of the training wall time."]
+    with open(f"{args.out}.md", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(f"{args.out}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows({k: f"{v:.4f}" if isinstance(v, float) else v for k, v in r.items()} for r in rows)
+    print(f"wrote {args.out}.md, {args.out}.csv")
+    return 0
+
+
+def compare_ranks(args, header: str) -> int:
+    """--ranks N: training SPS of one process and of N torchrun processes, same flags, side by side."""
+    latency = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+                              str(args.ranks), os.path.join(ROOT, "benchmark", "allreduce_latency.py")],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    header += f" Measured first (benchmark/allreduce_latency.py): {latency}."
+    print(latency, flush=True)
+    rows = []
+    for script, env_id, config, flags in RANK_CASES:
+        if args.only and script not in args.only:
+            continue
+        flags = flags + args.extra
+        _, run_args = parse_script_args(script, env_id, flags)
+        batch_size = run_args.num_envs * run_args.num_steps
+        iterations = max(args.iterations, math.ceil(args.min_steps / batch_size))
+        single = training_rate(script, env_id, flags, batch_size, iterations)
+        parallel = training_rate(script, env_id, flags, batch_size, iterations, ranks=args.ranks)
+        row = {"script": f"{script}.py", "env": env_id, "config": config, "flags": " ".join(flags) or "(defaults)",
+               "batch": batch_size, "sps_1": single["sps"], f"sps_{args.ranks}": parallel["sps"],
+               "speedup": parallel["sps"] / single["sps"],
+               **{f"{p}_share_1": single["split"][p] for p in PHASES},
+               **{f"{p}_share_{args.ranks}": parallel["split"][p] for p in PHASES}}
+        rows.append(row)
+        print(f"{row['script']:20} {config:15} {env_id:15} 1 process {single['sps']:6.0f} SPS | {args.ranks} ranks "
+              f"{parallel['sps']:6.0f} SPS | x{row['speedup']:.2f}", flush=True)
+    n = args.ranks
+    lines = [header, "",
+             f"| script | env | config | batch | 1 process SPS | {n} ranks SPS | speedup | update share, 1 / {n} "
+             f"| env share, 1 / {n} |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['script']} | {r['env']} | {r['config']} | {r['batch']} | {r['sps_1']:,.0f} | "
+                     f"{r[f'sps_{n}']:,.0f} | {r['speedup']:.2f} | {100 * r['update_share_1']:.0f}% / "
+                     f"{100 * r[f'update_share_{n}']:.0f}% | {100 * r['env_share_1']:.0f}% / "
+                     f"{100 * r[f'env_share_{n}']:.0f}% |")
+    lines += ["", f"{n} ranks: torchrun --standalone --nproc_per_node {n}, gloo, one torch thread per process; the "
+              f"same flags, so the same global envs, batch and minibatch. B: the script's defaults. Shares: of "
+              f"rank 0's training wall time."]
     with open(f"{args.out}.md", "w") as f:
         f.write("\n".join(lines) + "\n")
     with open(f"{args.out}.csv", "w", newline="") as f:

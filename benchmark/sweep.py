@@ -8,7 +8,8 @@ A run that exited 0 leaves a file DONE there and is skipped by the next invocati
 is resumed from its last checkpoint (runs write one every --checkpoint-every iterations, and a last one
 at the end with --save-model, so a finished run's checkpoint.pt holds its final policy), or restarted
 when it has none (the failed attempt's event files are moved into failed-attempt-<time>/ first). A run in progress holds a file RUNNING (its sweep's pid), so several sweep processes
-started on the same runs share them out. Arguments after "--" go to every run.
+started on the same runs share them out. Arguments after "--" go to every run. --torchrun N runs each
+run data-parallel under `torchrun --standalone --nproc_per_node N` (a run then uses N cores).
 """
 
 import argparse
@@ -30,7 +31,7 @@ def parse_variant(text: str):
     return name, shlex.split(flags)
 
 
-def run_one(script: str, run_name: str, argv: list, checkpoint_every: int) -> tuple:
+def run_one(script: str, run_name: str, argv: list, checkpoint_every: int, ranks: int = 1) -> tuple:
     run_dir = os.path.join(ROOT, "runs", run_name)
     if os.path.exists(os.path.join(run_dir, "DONE")):
         return run_name, "skipped (done)", 0.0
@@ -38,7 +39,7 @@ def run_one(script: str, run_name: str, argv: list, checkpoint_every: int) -> tu
     if not claim(run_dir):
         return run_name, "skipped (running in another sweep process)", 0.0
     try:
-        return run_claimed(script, run_name, run_dir, argv, checkpoint_every)
+        return run_claimed(script, run_name, run_dir, argv, checkpoint_every, ranks)
     finally:
         os.remove(os.path.join(run_dir, "RUNNING"))
 
@@ -67,8 +68,10 @@ def claim(run_dir: str) -> bool:
     return False
 
 
-def run_claimed(script: str, run_name: str, run_dir: str, argv: list, checkpoint_every: int) -> tuple:
-    command = [sys.executable, os.path.join(ROOT, script), "--run-name", run_name,
+def run_claimed(script: str, run_name: str, run_dir: str, argv: list, checkpoint_every: int, ranks: int = 1) -> tuple:
+    launcher = [sys.executable] if ranks == 1 else [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                                   "--nproc_per_node", str(ranks)]
+    command = [*launcher, os.path.join(ROOT, script), "--run-name", run_name,
                "--checkpoint-every", str(checkpoint_every), "--save-model", *argv]
     checkpoint = os.path.join(run_dir, "checkpoint.pt")
     if os.path.exists(checkpoint):
@@ -107,6 +110,8 @@ def main() -> int:
                         help="NAME=FLAGS, repeatable (default: one variant 'default' with no flags)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time")
     parser.add_argument("--checkpoint-every", type=int, default=20, help="iterations between checkpoints")
+    parser.add_argument("--torchrun", type=int, default=1, metavar="N",
+                        help="run each run under torchrun with N processes (default 1: plain python)")
     args = parser.parse_args(argv)
     variants = args.variant or [("default", [])]
 
@@ -115,7 +120,7 @@ def main() -> int:
     print(f"{len(runs)} runs, {args.jobs} at a time, into runs/{args.name}/", flush=True)
     failed = 0
     with ThreadPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(run_one, args.script, name, run_argv, args.checkpoint_every) for name, run_argv in runs]
+        futures = [pool.submit(run_one, args.script, name, run_argv, args.checkpoint_every, args.torchrun) for name, run_argv in runs]
         for future in futures:
             name, outcome, elapsed = future.result()
             failed += outcome.startswith("FAILED")

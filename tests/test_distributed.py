@@ -171,3 +171,13 @@ def test_ctrl_c_on_torchrun_stops_every_rank_with_a_checkpoint_and_resume_works(
     _, stderr = process.communicate(timeout=120)
     assert "interrupted: checkpoint of step" in stderr, stderr
     assert torch.load(checkpoint, weights_only=True)["iteration"] > stopped_at
+
+
+def test_an_env_count_not_divisible_by_the_ranks_is_one_error_line(tmp_path):
+    process = torchrun(os.path.join(ROOT, "ppo_continuous.py"), "--num-envs", "3", cwd=tmp_path)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode != 0
+    lines = [line for line in stderr.splitlines() if "error: " in line]
+    assert len(lines) == 1 and lines[0].endswith(
+        "error: --num-envs 3 is not divisible by the 2 processes of torchrun (each takes an equal share)")
+    assert not (tmp_path / "runs").exists()
