@@ -91,9 +91,9 @@ def training_rate(script: str, env_id: str, flags: list, batch_size: int, iterat
     launcher = [sys.executable] if ranks == 1 else [sys.executable, "-m", "torch.distributed.run", "--standalone",
                                                    "--nproc_per_node", str(ranks)]
     with tempfile.TemporaryDirectory() as tmp:
-        run_dir = os.path.join(tmp, "run")
+        run_dir = os.path.join(tmp, "runs", "run")
         command = [*launcher, os.path.join(ROOT, f"{script}.py"), "--env-id", env_id, *flags,
-                   "--total-timesteps", str((1 + iterations) * batch_size), "--run-name", run_dir,
+                   "--total-timesteps", str((1 + iterations) * batch_size), "--run-name", "run",
                    "--checkpoint-every", "0"]
         result = subprocess.run(command, cwd=tmp, capture_output=True, text=True)
         if result.returncode != 0:
