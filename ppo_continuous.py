@@ -1453,6 +1453,9 @@ def quiet_writer_thread(hook_args) -> None:
         threading.__excepthook__(hook_args)
 
 
+PEER_LOST = ("Connection closed by peer", "Connection reset by peer")  # gloo's words when another rank is gone
+
+
 def cli() -> None:
     args = tyro.cli(Args)
     try:
@@ -1465,6 +1468,11 @@ def cli() -> None:
         print("error: interrupted (Ctrl-C) before training started or during evaluation; nothing was saved",
               file=sys.stderr)
         code = 128 + signal.SIGINT
+    except RuntimeError as e:  # under torchrun: another rank stopped (its own error is printed) mid-collective
+        if not (dist.is_initialized() and any(lost in str(e) for lost in PEER_LOST)):
+            raise
+        print(f"error: rank {rank()} stops: another rank has stopped (its error says why)", file=sys.stderr)
+        sys.exit(1)  # without destroying the process group: its peers are gone
     if dist.is_initialized():
         dist.destroy_process_group()
     sys.exit(code)

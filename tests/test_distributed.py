@@ -184,3 +184,19 @@ def test_an_env_count_not_divisible_by_the_ranks_is_one_error_line(tmp_path):
     assert len(lines) == 1 and lines[0].endswith(
         "error: --num-envs 3 is not divisible by the 2 processes of torchrun (each takes an equal share)")
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_rank_that_dies_leaves_the_other_with_one_error_line(tmp_path):
+    """A rank killed outright (a crash, the OOM killer): the survivor stops with one line, no traceback."""
+    process = torchrun(os.path.join(ROOT, "ppo_continuous.py"), *SCRIPT_CONFIG["ppo_continuous"]["tiny"],
+                       "--total-timesteps", "100000", "--run-name", "dp", cwd=tmp_path)
+    for line in process.stdout:
+        if line.startswith("step "):
+            break
+    workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+    assert len(workers) == RANKS
+    os.kill(int(workers[0]), signal.SIGKILL)
+    _, stderr = process.communicate(timeout=120)
+    assert re.search(r"^(\[rank\d\]: )?error: rank \d stops: another rank has stopped \(its error says why\)$",
+                     stderr, re.M), stderr
+    assert not re.search(r"^\[rank\d\]: Traceback", stderr, re.M)
