@@ -138,13 +138,7 @@ def main() -> int:
     if args.ranks > 1:
         return compare_ranks(args, header)
     rows = []
-    for script, env_id, config, flags in CASES:
-        if args.only and script not in args.only:
-            continue
-        flags = flags + args.extra
-        module, run_args = parse_script_args(script, env_id, flags)
-        batch_size = run_args.num_envs * run_args.num_steps
-        iterations = max(args.iterations, math.ceil(args.min_steps / batch_size))
+    for script, env_id, config, flags, module, run_args, batch_size, iterations in cases(CASES, args):
         env_sps = env_only_rate(module, run_args, steps=max(args.min_steps, 2 * batch_size))
         train = training_rate(script, env_id, flags, batch_size, iterations)
         row = {"script": f"{script}.py", "env": env_id, "config": config, "flags": " ".join(flags) or "(defaults)",
@@ -165,14 +159,32 @@ def main() -> int:
                      + " | ".join(f"{100 * r[f'{p}_share']:.0f}%" for p in PHASES) + " |")
     lines += ["", "Config A: " + " ".join(CONFIG_A) + ". Config B: the script's defaults. The phase columns "
               "are shares of the training wall time."]
-    with open(f"{args.out}.md", "w") as f:
+    write_results(args.out, lines, rows)
+    return 0
+
+
+def cases(table: list, args):
+    """The cases of table that --only selects, with --extra added to their flags, each with the script's
+    module, its parsed Args, its batch size and the number of timed iterations."""
+    for script, env_id, config, flags in table:
+        if args.only and script not in args.only:
+            continue
+        flags = flags + args.extra
+        module, run_args = parse_script_args(script, env_id, flags)
+        batch_size = run_args.num_envs * run_args.num_steps
+        yield (script, env_id, config, flags, module, run_args, batch_size,
+               max(args.iterations, math.ceil(args.min_steps / batch_size)))
+
+
+def write_results(out: str, lines: list, rows: list) -> None:
+    """<out>.md (the table lines) and <out>.csv (the rows, floats to 4 decimals)."""
+    with open(f"{out}.md", "w") as f:
         f.write("\n".join(lines) + "\n")
-    with open(f"{args.out}.csv", "w", newline="") as f:
+    with open(f"{out}.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows({k: f"{v:.4f}" if isinstance(v, float) else v for k, v in r.items()} for r in rows)
-    print(f"wrote {args.out}.md, {args.out}.csv")
-    return 0
+    print(f"wrote {out}.md, {out}.csv")
 
 
 def compare_ranks(args, header: str) -> int:
@@ -183,13 +195,7 @@ def compare_ranks(args, header: str) -> int:
     header += f" Measured first (benchmark/allreduce_latency.py): {latency}."
     print(latency, flush=True)
     rows = []
-    for script, env_id, config, flags in RANK_CASES:
-        if args.only and script not in args.only:
-            continue
-        flags = flags + args.extra
-        _, run_args = parse_script_args(script, env_id, flags)
-        batch_size = run_args.num_envs * run_args.num_steps
-        iterations = max(args.iterations, math.ceil(args.min_steps / batch_size))
+    for script, env_id, config, flags, _, _, batch_size, iterations in cases(RANK_CASES, args):
         single = training_rate(script, env_id, flags, batch_size, iterations)
         parallel = training_rate(script, env_id, flags, batch_size, iterations, ranks=args.ranks)
         row = {"script": f"{script}.py", "env": env_id, "config": config, "flags": " ".join(flags) or "(defaults)",
@@ -212,13 +218,7 @@ def compare_ranks(args, header: str) -> int:
     lines += ["", f"{n} ranks: torchrun --standalone --nproc_per_node {n}, gloo, one torch thread per process; the "
               f"same flags, so the same global envs, batch and minibatch. B: the script's defaults. Shares: of "
               f"rank 0's training wall time."]
-    with open(f"{args.out}.md", "w") as f:
-        f.write("\n".join(lines) + "\n")
-    with open(f"{args.out}.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows({k: f"{v:.4f}" if isinstance(v, float) else v for k, v in r.items()} for r in rows)
-    print(f"wrote {args.out}.md, {args.out}.csv")
+    write_results(args.out, lines, rows)
     return 0
 
 
