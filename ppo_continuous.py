@@ -35,7 +35,7 @@ import threading
 import time
 import warnings
 from collections import deque
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, NamedTuple, Optional
 
@@ -862,10 +862,11 @@ def start_run(args: Args, device: torch.device, given: set) -> Optional[Run]:
     if args.resume is not None:
         checkpoint = on_rank_zero(load_checkpoint, args.resume, device, share=True)  # rank 0 reads, all get it
         args = resolve_resume(args, checkpoint, given)
-        if checkpoint.get("world_size", 1) != world_size():
-            raise UserError(f"{args.resume} was written by a run of {checkpoint.get('world_size', 1)} process(es) and "
-                            f"this one has {world_size()}: resume with as many (torchrun --nproc_per_node "
-                            f"{checkpoint.get('world_size', 1)}; plain python for 1)")
+        saved_ranks = checkpoint.get("world_size", 1)  # absent from checkpoints written before torchrun support
+        if saved_ranks != world_size():
+            raise UserError(f"{args.resume} was written by a run of {saved_ranks} process(es) and this one has "
+                            f"{world_size()}: resume with as many (torchrun --nproc_per_node {saved_ranks}; "
+                            f"plain python for 1)")
         run_name = checkpoint["run_name"]
         batch_size, done = args.num_envs * args.num_steps, checkpoint["iteration"]
         if done >= args.total_timesteps // batch_size:
@@ -876,7 +877,7 @@ def start_run(args: Args, device: torch.device, given: set) -> Optional[Run]:
     run_dir, purge_step = on_rank_zero(claim_run_dir, run_name, args, checkpoint, share=True)
     check_env(args.env_id)  # the run's env: the checkpoint's when resuming
     video_dir = f"videos/{run_name}" if args.capture_video and rank() == 0 else None
-    tracker = Tracker(args, run_name, video_dir) if args.track and rank() == 0 else None  # before the writer
+    tracker = on_rank_zero(Tracker, args, run_name, video_dir) if args.track else None  # before the writer
     writer = on_rank_zero(open_writer, run_dir, purge_step, args, checkpoint is None)  # None on other ranks
 
     random.seed(args.seed)
@@ -1457,7 +1458,11 @@ PEER_LOST = ("Connection closed by peer", "Connection reset by peer")  # gloo's 
 
 
 def cli() -> None:
-    args = tyro.cli(Args)
+    if int(os.environ.get("RANK", "0")) > 0:  # under torchrun, rank 0 alone reports a command-line error or --help
+        with open(os.devnull, "w") as null, redirect_stdout(null), redirect_stderr(null):
+            args = tyro.cli(Args)
+    else:
+        args = tyro.cli(Args)
     try:
         code = main(args, given_flags(sys.argv[1:]))
     except (UserError, RunFault) as e:
