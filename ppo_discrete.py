@@ -109,6 +109,8 @@ class Args:
     KL after the update exceeds 2 x --adaptive-lr-target-kl, multiply by 1.5 when it is below half of it"""
     adaptive_lr_target_kl: float = 0.01
     """target KL(pi_old || pi_new) per update of --lr-schedule adaptive"""
+    adaptive_lr_max: float = 1e-2
+    """upper bound of the learning rate under --lr-schedule adaptive (the lower bound is 1e-6)"""
     update_epochs: int = 10
     """passes over the batch per iteration (minibatches are reshuffled every epoch)"""
     minibatch_size: int = 64
@@ -663,7 +665,8 @@ def train(run: "Run") -> None:
             if args.objective == "kl-penalty":
                 run.kl_penalty_beta = update_kl_beta(run.kl_penalty_beta, stats["kl"], args.kl_penalty_target)
             if args.lr_schedule == "adaptive":
-                run.adapted_lr = adapt_learning_rate(lr, stats["kl"], args.adaptive_lr_target_kl)
+                run.adapted_lr = adapt_learning_rate(lr, stats["kl"], args.adaptive_lr_target_kl,
+                                                     lr_max=args.adaptive_lr_max)
         run.iteration = iteration
 
         # 4. Log and checkpoint
@@ -1205,7 +1208,8 @@ def check_args(args: Args) -> None:
                 "minibatch_size": args.minibatch_size, "update_epochs": args.update_epochs,
                 "learning_rate": args.learning_rate, "eval_episodes": args.eval_episodes,
                 "max_grad_norm": args.max_grad_norm, "kl_penalty_target": args.kl_penalty_target,
-                "kl_penalty_beta": args.kl_penalty_beta, "adaptive_lr_target_kl": args.adaptive_lr_target_kl}
+                "kl_penalty_beta": args.kl_penalty_beta, "adaptive_lr_target_kl": args.adaptive_lr_target_kl,
+                "adaptive_lr_max": args.adaptive_lr_max}
     for name, value in positive.items():
         if not value > 0:
             raise UserError(f"--{name.replace('_', '-')} must be positive, got {value}")
@@ -1219,6 +1223,9 @@ def check_args(args: Args) -> None:
             raise UserError(f"--{name.replace('_', '-')} must not be negative, got {getattr(args, name)}")
     if args.target_kl is not None and not args.target_kl > 0:
         raise UserError(f"--target-kl must be positive, got {args.target_kl}")
+    if args.lr_schedule == "adaptive" and args.adaptive_lr_max < args.learning_rate:
+        raise UserError(f"--adaptive-lr-max {args.adaptive_lr_max} is below the initial --learning-rate "
+                        f"{args.learning_rate}")
     if not args.hidden_sizes or min(args.hidden_sizes) <= 0:
         raise UserError(f"--hidden-sizes must be positive integers, got {args.hidden_sizes}")
     batch_size = args.num_envs * args.num_steps

@@ -87,3 +87,22 @@ def test_training_loop_adapts_beta_and_learning_rate_to_the_kl_after_each_update
     assert min(kl) > 1.5e-9 and max(kl) < 0.5 * 1e3
     assert beta == [2.0, 4.0, 8.0, 16.0]
     assert lr == pytest.approx([3e-4, 4.5e-4, 6.75e-4, 1.0125e-3], rel=1e-6)
+
+
+def test_adaptive_learning_rate_stops_at_adaptive_lr_max(module, in_tmp):
+    # Every post-update KL is far below half of the target 1e3, so the rate would grow by 1.5 per update
+    # (3e-4, 4.5e-4, 6.75e-4, ...); --adaptive-lr-max 6e-4 holds it there from the third iteration on.
+    tiny = SCRIPT_CONFIG[module.__name__]["tiny"]
+    argv = tiny + ["--minibatch-size", "128", "--update-epochs", "1", "--total-timesteps", "512",
+                   "--lr-schedule", "adaptive", "--adaptive-lr-target-kl", "1e3", "--adaptive-lr-max", "6e-4",
+                   "--run-name", "capped"]
+    assert train_in_process(module, argv) == 0
+    assert logged(in_tmp / "runs" / "capped", "charts/learning_rate") == pytest.approx(
+        [3e-4, 4.5e-4, 6e-4, 6e-4], rel=1e-6)
+
+
+def test_adaptive_lr_max_below_the_initial_rate_is_refused(module):
+    args = replace(module.Args(), lr_schedule="adaptive", learning_rate=3e-4, adaptive_lr_max=1e-4)
+    with pytest.raises(module.UserError, match="--adaptive-lr-max 0.0001 is below the initial --learning-rate"):
+        module.check_args(args)
+    module.check_args(replace(args, lr_schedule="linear"))  # the bound only matters to the adaptive schedule
