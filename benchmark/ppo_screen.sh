@@ -63,6 +63,15 @@ if [[ "$STAGE" == 5 || "$STAGE" == all ]]; then
         --jobs "$JOBS" --variant "g-lr-max-1e-3=$g --adaptive-lr-max 1e-3" \
         --variant "g-lr-max-3e-4=$g --adaptive-lr-max 3e-4" -- --total-timesteps 1000000
 fi
+# Stage 6: is g's Humanoid gain real, and what does g do on the other three tasks? g on Humanoid
+# (--no-value-clip) seeds 2 and 3, then on HalfCheetah, Walker2d and Ant, seed 1.
+if [[ "$STAGE" == 6 || "$STAGE" == all ]]; then
+    g="${d/--minibatch-size 512/--minibatch-size 2048}"
+    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Humanoid-v4 --seeds 2 3 \
+        --jobs "$JOBS" --variant "g-no-value-clip=$g --no-value-clip" -- --total-timesteps 1000000
+    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs HalfCheetah-v4 Walker2d-v4 Ant-v4 \
+        --seeds 1 --jobs "$JOBS" --variant "g=$g" -- --total-timesteps 1000000
+fi
 python benchmark/summarize.py runs/ppo_screen --out benchmark/results/ppo_screen --last 20 --title "PPO screen, " \
     --plot-tags losses/kl losses/clipfrac charts/learning_rate charts/policy_std
 python benchmark/training_stats.py runs/ppo_screen --out benchmark/results/ppo_screen_stats.md \
