@@ -72,6 +72,16 @@ if [[ "$STAGE" == 6 || "$STAGE" == all ]]; then
     python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs HalfCheetah-v4 Walker2d-v4 Ant-v4 \
         --seeds 1 --jobs "$JOBS" --variant "g=$g" -- --total-timesteps 1000000
 fi
+# Stage 7: the other batch shape, 8 envs x 512 steps (same 4096 samples as d, half as many
+# rollouts cut at the rollout's end: Hopper's and Humanoid's episodes run up to 1000 steps), on d's other
+# settings: i = d with --num-envs 8 --num-steps 512, Hopper seeds 1 and 2 and Humanoid seed 1.
+if [[ "$STAGE" == 7 || "$STAGE" == all ]]; then
+    i="${d/--num-envs 16/--num-envs 8 --num-steps 512}"
+    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Hopper-v4 --seeds 1 2 \
+        --jobs "$JOBS" --variant "i=$i" -- --total-timesteps 1000000
+    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Humanoid-v4 --seeds 1 \
+        --jobs "$JOBS" --variant "i-no-value-clip=$i --no-value-clip" -- --total-timesteps 1000000
+fi
 python benchmark/summarize.py runs/ppo_screen --out benchmark/results/ppo_screen --last 20 --title "PPO screen, " \
     --plot-tags losses/kl losses/clipfrac charts/learning_rate charts/policy_std
 python benchmark/training_stats.py runs/ppo_screen --out benchmark/results/ppo_screen_stats.md \
