@@ -72,7 +72,7 @@ if [[ "$STAGE" == 6 || "$STAGE" == all ]]; then
     python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs HalfCheetah-v4 Walker2d-v4 Ant-v4 \
         --seeds 1 --jobs "$JOBS" --variant "g=$g" -- --total-timesteps 1000000
 fi
-# Stage 7: g on Hopper seeds 2 and 3 (g's Humanoid seeds 2 and 3 ended at 1128 and 2328: its 3-seed mean
+# Stage 7: g on Hopper seeds 2 and 3 (g's Humanoid seeds 2 and 3 ended at 1128 and 2439: its 3-seed mean
 # passes the Humanoid target, so its Hopper needs three seeds too). Then the other batch shape,
 # 8 envs x 512 steps (the same 4096 samples as d, half as many rollouts cut at the rollout's end: Hopper's
 # and Humanoid's episodes run up to 1000 steps), on d's other settings: i = d with --num-envs 8
