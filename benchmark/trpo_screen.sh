@@ -33,9 +33,9 @@ if [[ "$STAGE" == 3 || "$STAGE" == all ]]; then
         --variant "log-std-1-max-kl-0.02-batch-1024=--log-std-init -1 --max-kl 0.02 --num-envs 4"
 fi
 # Stage 4 (seed 1): Humanoid is stuck near 600-900 whatever the trust region's size (max KL 0.01: 627,
-# 0.02: 899, 0.04: 784) or the batch (1024 with 0.02: 635), while the conjugate-gradient residual |g - F x|
-# after 10 iterations grows during training (Humanoid and Ant: 2-4 by the end): the search direction may be
-# a poor F^-1 g. --cg-iters 25 (RL Zoo's TRPO setting) with log-std -1 and max KL 0.02, on Humanoid and Ant.
+# 0.02: 899, 0.04: 784) or the batch (1024 with 0.02: 635), while the conjugate-gradient residual
+# |g - (F + damping I) x| after 10 iterations grows during training (Humanoid and Ant: about 4 by the end):
+# the search direction may be a poor F^-1 g. --cg-iters 25 (RL Zoo's TRPO setting) with log-std -1 and max KL 0.02, on Humanoid and Ant.
 if [[ "$STAGE" == 4 || "$STAGE" == all ]]; then
     python benchmark/sweep.py --name trpo_screen --script trpo_continuous.py \
         --envs Humanoid-v4 Ant-v4 --seeds 1 --jobs "$JOBS" \
@@ -51,4 +51,5 @@ fi
 python benchmark/summarize.py runs/trpo_screen --out benchmark/results/trpo_screen --last 20 --title "TRPO screen, " \
     --plot-tags losses/kl losses/backtracks charts/policy_std losses/explained_variance
 python benchmark/training_stats.py runs/trpo_screen --out benchmark/results/trpo_screen_stats.md \
-    --tags charts/episodic_return losses/kl losses/step_accepted charts/policy_std losses/explained_variance
+    --tags charts/episodic_return losses/kl losses/step_accepted losses/backtracks losses/cg_residual charts/policy_std \
+    losses/explained_variance
