@@ -704,17 +704,23 @@ RUN_MANAGEMENT_FIELDS = {"cuda", "torch_threads", "capture_video", "save_model",
 # ------------------------------------------------------------------------------------------------
 def init_distributed(cuda: bool) -> torch.device:
     """The training device. Under torchrun (WORLD_SIZE > 1), first join the process group: NCCL and
-    cuda:LOCAL_RANK where GPUs exist, gloo on CPU; ranks other than 0 then print nothing on stdout (rank 0
-    writes the console line, TensorBoard and checkpoints). A plain python run starts no process group."""
+    cuda:LOCAL_RANK where every rank on the machine has a GPU of its own, else gloo on CPU (and says so when
+    GPUs exist); ranks other than 0 then print nothing on stdout (rank 0 writes the console line,
+    TensorBoard and checkpoints). A plain python run starts no process group."""
     use_cuda = cuda and torch.cuda.is_available()
     if int(os.environ.get("WORLD_SIZE", "1")) == 1:
         return torch.device("cuda" if use_cuda else "cpu")
-    local_rank = int(os.environ["LOCAL_RANK"])
+    local_rank, ranks_here = int(os.environ["LOCAL_RANK"]), int(os.environ["LOCAL_WORLD_SIZE"])
+    gpus = torch.cuda.device_count() if use_cuda else 0
+    use_cuda = use_cuda and ranks_here <= gpus  # NCCL takes a GPU of its own for each rank
     if use_cuda:
         torch.cuda.set_device(local_rank)
     dist.init_process_group("nccl" if use_cuda else "gloo")
     if dist.get_rank() != 0:
         sys.stdout = open(os.devnull, "w")
+    if gpus and not use_cuda:
+        print(f"{ranks_here} processes on this machine but {gpus} GPU{'s' if gpus > 1 else ''} (NCCL needs one "
+              f"per process): running on CPU (gloo); --nproc_per_node {gpus} trains on the GPU")
     return torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
 
 
@@ -1378,8 +1384,8 @@ def quiet_known_warnings() -> None:
 
     try:
         import mujoco
-    except ImportError:  # no MuJoCo: nothing to quiet
-        return
+    except Exception:  # no MuJoCo, or one that cannot load (a bad MUJOCO_GL): nothing to quiet; making a
+        return  # MuJoCo env then fails with one line that says why (check_env)
     mujoco.set_mju_user_warning(mujoco_warning)
 
 
@@ -1394,7 +1400,7 @@ def main(args: Args, given: Optional[set] = None) -> int:
     check_args(args)
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
-    if args.cuda and device.type == "cpu":
+    if args.cuda and not torch.cuda.is_available():
         print("CUDA is not available: running on CPU")
 
     if args.eval_checkpoint is not None:

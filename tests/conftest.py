@@ -16,6 +16,16 @@ PPO_SCRIPTS = ["ppo_continuous", "ppo_discrete"]
 CONTINUOUS_SCRIPTS = ["ppo_continuous", "trpo_continuous"]
 
 
+@pytest.fixture(autouse=True)
+def environment_restored():
+    """Tests that call a script's main() in this process may let it set variables in os.environ (video
+    capture sets MUJOCO_GL): put the environment back, so that no later test (or its subprocesses) sees them."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 def load(name: str):
     """Import a top-level script; importing must not start training."""
     return importlib.import_module(name)

@@ -200,7 +200,7 @@ class Walk(gym.Env):
 
 gym.register("MyWalk-v0", entry_point=Walk, max_episode_steps=20)
 ''')
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
     config = tiny(name, "--env-id", "my_envs:MyWalk-v0", "--run-name", "mine")
     result = run_script(name, *config, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr

@@ -56,6 +56,19 @@ def test_an_error_shows_only_the_error_line(name, argv, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
 
 
+@pytest.mark.parametrize("name", ALL_SCRIPTS)
+def test_a_mujoco_that_cannot_load_is_one_line_and_other_envs_still_run(name, tmp_path):
+    # A renderer that cannot load (MUJOCO_GL naming a GL library the machine lacks) makes `import mujoco` fail.
+    env = {**os.environ, "MUJOCO_GL": "no-such-backend"}
+    result = run_script(name, "--env-id", "Hopper-v4", cwd=tmp_path, env=env)
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line != CUDA_NOTICE]
+    assert result.returncode == 2 and lines == ["error: cannot create Hopper-v4: RuntimeError: invalid value for "
+                                                "environment variable MUJOCO_GL: no-such-backend"], lines
+    if name == "ppo_discrete":  # CartPole needs no MuJoCo
+        result = run_script(name, *SCRIPT_CONFIG[name]["tiny"], cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+
+
 # ------------------------------------------------------------------------------------------------
 # Videos
 # ------------------------------------------------------------------------------------------------
@@ -173,7 +186,8 @@ def test_load_policy_gives_the_actions_of_eval_checkpoint(name, in_tmp, monkeypa
     monkeypatch.setattr(module, "make_vector_env", recorded)
     assert train_in_process(module, ["--eval-checkpoint", path, "--eval-episodes", "2"]) == 0
     [recorder] = recorders
-    policy = module.load_policy(path)
+    # On the device evaluation ran on (--cuda is on by default: the GPU where there is one)
+    policy = module.load_policy(path, device="cuda" if torch.cuda.is_available() else "cpu")
     # Observation by observation, as evaluation calls it: the same actions, bit for bit.
     actions = np.concatenate([policy(obs) for obs, _ in recorder.pairs])
     env_actions = np.concatenate([action for _, action in recorder.pairs])
