@@ -13,7 +13,7 @@ then, under the RUN MANAGEMENT banner, what keeps a run safe and is not needed t
     -> signals -> main() and the CLI
 
     python trpo_continuous.py                                        # HalfCheetah-v4, 1M steps
-    python trpo_continuous.py --env-id Hopper-v4 --max-kl 0.02      # any Box-action gymnasium env
+    python trpo_continuous.py --env-id Hopper-v4 --max-kl 0.01      # any Box-action gymnasium env
     python trpo_continuous.py --save-model                           # writes runs/<run>/checkpoint.pt
     python trpo_continuous.py --eval-checkpoint runs/<run>/checkpoint.pt --eval-episodes 10
     python trpo_continuous.py --resume runs/<run>/checkpoint.pt      # continue an interrupted run
@@ -108,8 +108,9 @@ class Args:
     """normalize the batch's advantages to mean 0, std 1"""
 
     # --- TRPO: the policy step ---
-    max_kl: float = 0.01
-    """trust-region size delta: bound on the mean KL(pi_old || pi_new) of a step"""
+    max_kl: float = 0.02
+    """trust-region size delta: bound on the mean KL(pi_old || pi_new) of a step (0.02: README, "TRPO
+    defaults screen"; the paper and most implementations use 0.01)"""
     cg_iters: int = 10
     """conjugate-gradient iterations for the search direction x ~ F^-1 g"""
     cg_damping: float = 0.1
@@ -151,8 +152,8 @@ class Args:
     # --- network ---
     hidden_sizes: tuple[int, ...] = (256, 256)
     """hidden layer sizes of the actor and of the critic MLPs"""
-    log_std_init: float = 0.0
-    """initial log standard deviation of the Gaussian policy"""
+    log_std_init: float = -1.0
+    """initial log standard deviation of the Gaussian policy (-1: std 0.37, README, "TRPO defaults screen")"""
 
 
 # ------------------------------------------------------------------------------------------------
