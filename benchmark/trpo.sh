@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # TRPO with default flags on the five v4 MuJoCo tasks, 3 seeds, 1M steps (issue 16's suite).
+# Into runs/trpo_defaults: runs/trpo_suite and benchmark/results/trpo_suite* hold the runs of the previous
+# defaults (max KL 0.01, initial log-std 0), which must not mix with these.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint; several copies
 # started at once share the runs out. JOBS sets the runs at a time per copy (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS="${JOBS:-2}"
-python benchmark/sweep.py --name trpo_suite --script trpo_continuous.py \
+python benchmark/sweep.py --name trpo_defaults --script trpo_continuous.py \
     --envs Walker2d-v4 Ant-v4 Humanoid-v4 HalfCheetah-v4 Hopper-v4 --seeds 1 2 3 --jobs "$JOBS"
-python benchmark/summarize.py runs/trpo_suite --out benchmark/results/trpo_suite --last 20 --title "TRPO " \
+python benchmark/summarize.py runs/trpo_defaults --out benchmark/results/trpo_defaults --last 20 --title "TRPO " \
     --plot-tags losses/kl losses/backtracks losses/surrogate_improvement losses/explained_variance
-python benchmark/training_stats.py runs/trpo_suite --out benchmark/results/trpo_suite_stats.md \
+python benchmark/training_stats.py runs/trpo_defaults --out benchmark/results/trpo_defaults_stats.md \
     --tags losses/kl losses/backtracks losses/step_accepted charts/policy_std losses/explained_variance
