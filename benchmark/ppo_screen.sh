@@ -9,34 +9,33 @@ cd "$(dirname "$0")/.."
 JOBS="${JOBS:-2}"
 STAGE="${STAGE:-all}"
 adaptive="--lr-schedule adaptive"
+sweep() {  # benchmark/sweep.py into runs/ppo_screen at 1M steps, JOBS runs at a time; arguments: --envs, --seeds, --variant
+    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py "$@" --jobs "$JOBS" -- --total-timesteps 1000000
+}
 if [[ "$STAGE" == 1 || "$STAGE" == all ]]; then
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py \
-        --envs HalfCheetah-v4 Hopper-v4 Walker2d-v4 Ant-v4 --seeds 1 --jobs "$JOBS" \
+    sweep --envs HalfCheetah-v4 Hopper-v4 Walker2d-v4 Ant-v4 --seeds 1 \
         --variant "a=--minibatch-size 256 $adaptive --adaptive-lr-target-kl 0.01 --log-std-init -1" \
         --variant "b=--minibatch-size 256 $adaptive --adaptive-lr-target-kl 0.02 --log-std-init -1" \
         --variant "c=--minibatch-size 256 $adaptive --adaptive-lr-target-kl 0.02 --log-std-init -0.5" \
-        --variant "d=--num-envs 16 --minibatch-size 512 $adaptive --adaptive-lr-target-kl 0.02 --log-std-init -1" \
-        -- --total-timesteps 1000000
+        --variant "d=--num-envs 16 --minibatch-size 512 $adaptive --adaptive-lr-target-kl 0.02 --log-std-init -1"
 fi
 # Stage 2: the stage-1 winner d on seeds 2 and 3, and on Humanoid with the users' --no-value-clip, 3 seeds.
 d="--num-envs 16 --minibatch-size 512 $adaptive --adaptive-lr-target-kl 0.02 --log-std-init -1"
+# The later candidates: d with one or two changes each (the stage that introduces one says why).
+e="${d/--num-envs 16/--num-envs 8}" f="${d/0.02/0.015}"
+g="${d/--minibatch-size 512/--minibatch-size 2048}" h="${d/--minibatch-size 512/--minibatch-size 1024}"
+i="${d/--num-envs 16/--num-envs 8 --num-steps 512}" j="${i/--minibatch-size 512/--minibatch-size 2048}"
 if [[ "$STAGE" == 2 || "$STAGE" == all ]]; then
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Humanoid-v4 --seeds 1 2 3 \
-        --jobs "$JOBS" --variant "d-no-value-clip=$d --no-value-clip" -- --total-timesteps 1000000 &
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py \
-        --envs HalfCheetah-v4 Hopper-v4 Walker2d-v4 Ant-v4 --seeds 2 3 --jobs "$JOBS" \
-        --variant "d=$d" -- --total-timesteps 1000000
+    sweep --envs Humanoid-v4 --seeds 1 2 3 --variant "d-no-value-clip=$d --no-value-clip" &
+    sweep --envs HalfCheetah-v4 Hopper-v4 Walker2d-v4 Ant-v4 --seeds 2 3 --variant "d=$d"
     wait
 fi
 # Stage 3: aimed at d's two misses (Hopper, Humanoid), seed 1: e = d with 8 envs (twice the iterations
 # per sample under the same KL bound per update), f = d with target KL 0.015 (clip fraction).
 if [[ "$STAGE" == 3 || "$STAGE" == all ]]; then
-    e="${d/--num-envs 16/--num-envs 8}" f="${d/0.02/0.015}" half=$(( (JOBS + 1) / 2 ))
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Humanoid-v4 --seeds 1 \
-        --jobs "$half" --variant "e-no-value-clip=$e --no-value-clip" --variant "f-no-value-clip=$f --no-value-clip" \
-        -- --total-timesteps 1000000 &
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Hopper-v4 --seeds 1 \
-        --jobs "$half" --variant "e=$e" --variant "f=$f" -- --total-timesteps 1000000
+    JOBS=$(( (JOBS + 1) / 2 )) sweep --envs Humanoid-v4 --seeds 1 \
+        --variant "e-no-value-clip=$e --no-value-clip" --variant "f-no-value-clip=$f --no-value-clip" &
+    JOBS=$(( (JOBS + 1) / 2 )) sweep --envs Hopper-v4 --seeds 1 --variant "e=$e" --variant "f=$f"
     wait
 fi
 # Stage 4 (seed 1, the two misses): fewer, larger minibatches. Under a KL bound per update the adaptive rule
@@ -45,12 +44,8 @@ fi
 # the KL budget goes further when each gradient step is less noisy. g = d with minibatches of 2048
 # (2 per epoch), h = d with 1024 (4 per epoch).
 if [[ "$STAGE" == 4 || "$STAGE" == all ]]; then
-    g="${d/--minibatch-size 512/--minibatch-size 2048}" h="${d/--minibatch-size 512/--minibatch-size 1024}"
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Humanoid-v4 --seeds 1 \
-        --jobs "$JOBS" --variant "g-no-value-clip=$g --no-value-clip" --variant "h-no-value-clip=$h --no-value-clip" \
-        -- --total-timesteps 1000000
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Hopper-v4 --seeds 1 \
-        --jobs "$JOBS" --variant "g=$g" --variant "h=$h" -- --total-timesteps 1000000
+    sweep --envs Humanoid-v4 --seeds 1 --variant "g-no-value-clip=$g --no-value-clip" --variant "h-no-value-clip=$h --no-value-clip"
+    sweep --envs Hopper-v4 --seeds 1 --variant "g=$g" --variant "h=$h"
 fi
 # Stage 5 (Hopper, seeds 1 and 2): g gained on Humanoid (1312 against d's 1105 on seed 1, clip fraction
 # 0.24-0.28) and lost on Hopper (2144 against 2942), where the adaptive rule raised the learning rate to
@@ -58,19 +53,14 @@ fi
 # ever raise the rate above its initial 3e-4 in this screen, so a bound on it changes those two alone:
 # g with --adaptive-lr-max 1e-3 (b's and d's Hopper peaks) and 3e-4 (the rate only falls).
 if [[ "$STAGE" == 5 || "$STAGE" == all ]]; then
-    g="${d/--minibatch-size 512/--minibatch-size 2048}"
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Hopper-v4 --seeds 1 2 \
-        --jobs "$JOBS" --variant "g-lr-max-1e-3=$g --adaptive-lr-max 1e-3" \
-        --variant "g-lr-max-3e-4=$g --adaptive-lr-max 3e-4" -- --total-timesteps 1000000
+    sweep --envs Hopper-v4 --seeds 1 2 --variant "g-lr-max-1e-3=$g --adaptive-lr-max 1e-3" \
+        --variant "g-lr-max-3e-4=$g --adaptive-lr-max 3e-4"
 fi
 # Stage 6: is g's Humanoid gain real, and what does g do on the other three tasks? g on Humanoid
 # (--no-value-clip) seeds 2 and 3, then on HalfCheetah, Walker2d and Ant, seed 1.
 if [[ "$STAGE" == 6 || "$STAGE" == all ]]; then
-    g="${d/--minibatch-size 512/--minibatch-size 2048}"
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Humanoid-v4 --seeds 2 3 \
-        --jobs "$JOBS" --variant "g-no-value-clip=$g --no-value-clip" -- --total-timesteps 1000000
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs HalfCheetah-v4 Walker2d-v4 Ant-v4 \
-        --seeds 1 --jobs "$JOBS" --variant "g=$g" -- --total-timesteps 1000000
+    sweep --envs Humanoid-v4 --seeds 2 3 --variant "g-no-value-clip=$g --no-value-clip"
+    sweep --envs HalfCheetah-v4 Walker2d-v4 Ant-v4 --seeds 1 --variant "g=$g"
 fi
 # Stage 7: g on Hopper seeds 2 and 3 (g's Humanoid seeds 2 and 3 ended at 1128 and 2439: its 3-seed mean
 # passes the Humanoid target, so its Hopper needs three seeds too). Then the issue's other batch shape,
@@ -78,36 +68,25 @@ fi
 # and Humanoid's episodes run up to 1000 steps), on d's other settings: i = d with --num-envs 8
 # --num-steps 512, Hopper seeds 1 and 2 and Humanoid seed 1.
 if [[ "$STAGE" == 7 || "$STAGE" == all ]]; then
-    g="${d/--minibatch-size 512/--minibatch-size 2048}" i="${d/--num-envs 16/--num-envs 8 --num-steps 512}"
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Hopper-v4 --seeds 2 3 \
-        --jobs "$JOBS" --variant "g=$g" -- --total-timesteps 1000000
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Hopper-v4 --seeds 1 2 \
-        --jobs "$JOBS" --variant "i=$i" -- --total-timesteps 1000000
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Humanoid-v4 --seeds 1 \
-        --jobs "$JOBS" --variant "i-no-value-clip=$i --no-value-clip" -- --total-timesteps 1000000
+    sweep --envs Hopper-v4 --seeds 2 3 --variant "g=$g"
+    sweep --envs Hopper-v4 --seeds 1 2 --variant "i=$i"
+    sweep --envs Humanoid-v4 --seeds 1 --variant "i-no-value-clip=$i --no-value-clip"
 fi
 # Stage 8: g's Hopper over three seeds is 1496 (2143, 2020, 325; d: 2101) while i's first two Hopper seeds
 # are 3093 and 1677 (d on the same seeds: 2942, 1061): longer rollouts help Hopper, larger minibatches help
 # Humanoid's return and its clip fraction (g: 0.23-0.27, d: 0.30-0.35). j combines them: 8 envs x 512 steps
 # in 2 minibatches of 2048. i's Hopper seed 3 first, then j on Humanoid seed 1 and Hopper seeds 1-3.
 if [[ "$STAGE" == 8 || "$STAGE" == all ]]; then
-    i="${d/--num-envs 16/--num-envs 8 --num-steps 512}" j="${d/--num-envs 16 --minibatch-size 512/--num-envs 8 --num-steps 512 --minibatch-size 2048}"
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Hopper-v4 --seeds 3 \
-        --jobs "$JOBS" --variant "i=$i" -- --total-timesteps 1000000
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Humanoid-v4 --seeds 1 \
-        --jobs "$JOBS" --variant "j-no-value-clip=$j --no-value-clip" -- --total-timesteps 1000000
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Hopper-v4 --seeds 1 2 3 \
-        --jobs "$JOBS" --variant "j=$j" -- --total-timesteps 1000000
+    sweep --envs Hopper-v4 --seeds 3 --variant "i=$i"
+    sweep --envs Humanoid-v4 --seeds 1 --variant "j-no-value-clip=$j --no-value-clip"
+    sweep --envs Hopper-v4 --seeds 1 2 3 --variant "j=$j"
 fi
 # Stage 9: stage 8 ended with j the best Humanoid run so far (seed 1: 3273, clip fraction 0.22-0.27; i: 2806,
 # 0.30-0.34; d: 1105) and no candidate reaching Hopper's target on 3 seeds (d 2101, i 1853, j 1631, g 1496).
 # j on Humanoid seeds 2-3, then on seed 1 of Ant, Walker2d and HalfCheetah.
 if [[ "$STAGE" == 9 || "$STAGE" == all ]]; then
-    j="${d/--num-envs 16 --minibatch-size 512/--num-envs 8 --num-steps 512 --minibatch-size 2048}"
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Humanoid-v4 --seeds 2 3 \
-        --jobs "$JOBS" --variant "j-no-value-clip=$j --no-value-clip" -- --total-timesteps 1000000
-    python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py --envs Ant-v4 Walker2d-v4 HalfCheetah-v4 \
-        --seeds 1 --jobs "$JOBS" --variant "j=$j" -- --total-timesteps 1000000
+    sweep --envs Humanoid-v4 --seeds 2 3 --variant "j-no-value-clip=$j --no-value-clip"
+    sweep --envs Ant-v4 Walker2d-v4 HalfCheetah-v4 --seeds 1 --variant "j=$j"
 fi
 python benchmark/summarize.py runs/ppo_screen --out benchmark/results/ppo_screen --last 20 --title "PPO screen, " \
     --plot-tags losses/kl losses/clipfrac charts/learning_rate charts/policy_std
