@@ -708,7 +708,7 @@ def init_distributed(cuda: bool) -> torch.device:
         sys.stdout = open(os.devnull, "w")
     if gpus and not use_cuda:
         print(f"{ranks_here} processes on this machine but {gpus} GPU{'s' if gpus > 1 else ''} (NCCL needs one "
-              f"per process): running on CPU (gloo); --nproc_per_node {gpus} trains on the GPU")
+              f"per process): running on CPU (gloo); --nproc_per_node {gpus} trains on the GPU{'s' if gpus > 1 else ''}")
     return torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
 
 

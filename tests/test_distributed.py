@@ -106,6 +106,29 @@ def test_global_moments_are_those_of_the_concatenated_rows(ranks_results):
         np.testing.assert_allclose(var.numpy(), rows.var(1, ddof=1), rtol=1e-6)
 
 
+@pytest.mark.parametrize("name", ALL_SCRIPTS)
+@pytest.mark.parametrize("cuda,gpus,calls,device,said", [
+    (True, 2, [0, "nccl"], "cuda:0", ""),  # a GPU for each of the 2 ranks on this machine
+    (True, 1, ["gloo"], "cpu", "2 processes on this machine but 1 GPU (NCCL needs one per process): running on "
+                               "CPU (gloo); --nproc_per_node 1 trains on the GPU\n"),
+    (False, 2, ["gloo"], "cpu", ""),  # --no-cuda
+])
+def test_ranks_use_nccl_only_when_each_has_a_gpu_of_its_own(name, cuda, gpus, calls, device, said, monkeypatch, capsys):
+    # Any machine: the GPUs and the process group are faked, and we record what init_distributed asks of them.
+    module = load(name)
+    for key, value in {"WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2", "LOCAL_RANK": "0"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    recorded = []
+    monkeypatch.setattr(torch.cuda, "set_device", recorded.append)
+    monkeypatch.setattr(dist, "init_process_group", recorded.append)
+    monkeypatch.setattr(dist, "get_rank", lambda: 0)
+    assert str(module.init_distributed(cuda)) == device
+    assert recorded == calls
+    assert capsys.readouterr().out == said
+
+
 # ------------------------------------------------------------------------------------------------
 # End to end: torchrun --nproc_per_node 2 on each script
 # ------------------------------------------------------------------------------------------------
