@@ -2,21 +2,23 @@
 # Humanoid-v4 screen (issue 8): 2M-step runs that pick the settings for Humanoid before any 10M run.
 # Candidate c1, seeds 1 2 3: 16 envs x 256 steps (batch 4096), minibatch 512, initial policy std
 # e^-1 = 0.37 to match the action bounds of +-0.4, no value clipping; the rest default. Then c1 with one of
-# its changes undone per variant (seed 1), the script's defaults (8 envs x 256 steps, minibatch 64, 10
-# epochs, std 1, value clipping; seeds 1 2), and two more changes to c1 (seed 1). The learning rate (3e-4)
+# its changes undone per variant (seed 1), the course's recipe (the script's defaults at the time, named
+# "default" in the committed results: 8 envs x 256 steps, minibatch 64, 10 epochs, std 1, value clipping,
+# linear annealing; seeds 1 2), and two more changes to c1 (seed 1). The learning rate (3e-4)
 # anneals to 0 over each run's 2M steps. Resumable: finished runs are skipped, unfinished ones resume from
 # their checkpoint (runs/humanoid_screen/); several copies started at once share the runs out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS="${JOBS:-2}"
-C1="--num-envs 16 --num-steps 256 --minibatch-size 512 --log-std-init -1 --no-value-clip"
+C1="--num-envs 16 --num-steps 256 --minibatch-size 512 --lr-schedule linear --log-std-init -1 --no-value-clip"
 SWEEP="python benchmark/sweep.py --name humanoid_screen --script ppo_continuous.py --envs Humanoid-v4 --jobs $JOBS"
 $SWEEP --seeds 1 2 3 --variant "c1=$C1" -- --total-timesteps 2000000
 $SWEEP --seeds 1 \
     --variant "c1-log-std-0=${C1/--log-std-init -1/--log-std-init 0}" \
     --variant "c1-value-clip=${C1/ --no-value-clip/}" \
     -- --total-timesteps 2000000
-$SWEEP --seeds 1 2 --variant default= -- --total-timesteps 2000000
+COURSE="--num-envs 8 --num-steps 256 --minibatch-size 64 --update-epochs 10 --learning-rate 3e-4 --lr-schedule linear --log-std-init 0"
+$SWEEP --seeds 1 2 --variant "course-recipe=$COURSE" -- --total-timesteps 2000000
 $SWEEP --seeds 1 \
     --variant "c1-minibatch-2048=${C1/--minibatch-size 512/--minibatch-size 2048}" \
     --variant "c1-gamma-0.995=$C1 --gamma 0.995" \

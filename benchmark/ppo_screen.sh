@@ -3,6 +3,8 @@
 # Stage 1: four candidates on HalfCheetah, Hopper, Walker2d and Ant, seed 1 (the first look; run on a
 # 16-core machine, JOBS=16). Every candidate: minibatches of 256 or 512 instead of 64, the learning rate
 # adapted to the KL after each update (--lr-schedule adaptive) instead of annealed, a smaller initial std.
+# The candidates are the course's recipe (the defaults while the screen ran) with the flags shown; a-c type
+# --num-envs 8, the recipe's, now that the defaults are d.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,9 +16,9 @@ sweep() {  # benchmark/sweep.py into runs/ppo_screen at 1M steps, JOBS runs at a
 }
 if [[ "$STAGE" == 1 || "$STAGE" == all ]]; then
     sweep --envs HalfCheetah-v4 Hopper-v4 Walker2d-v4 Ant-v4 --seeds 1 \
-        --variant "a=--minibatch-size 256 $adaptive --adaptive-lr-target-kl 0.01 --log-std-init -1" \
-        --variant "b=--minibatch-size 256 $adaptive --adaptive-lr-target-kl 0.02 --log-std-init -1" \
-        --variant "c=--minibatch-size 256 $adaptive --adaptive-lr-target-kl 0.02 --log-std-init -0.5" \
+        --variant "a=--num-envs 8 --minibatch-size 256 $adaptive --adaptive-lr-target-kl 0.01 --log-std-init -1" \
+        --variant "b=--num-envs 8 --minibatch-size 256 $adaptive --adaptive-lr-target-kl 0.02 --log-std-init -1" \
+        --variant "c=--num-envs 8 --minibatch-size 256 $adaptive --adaptive-lr-target-kl 0.02 --log-std-init -0.5" \
         --variant "d=--num-envs 16 --minibatch-size 512 $adaptive --adaptive-lr-target-kl 0.02 --log-std-init -1"
 fi
 # Stage 2: the stage-1 winner d on seeds 2 and 3, and on Humanoid with the users' --no-value-clip, 3 seeds.
