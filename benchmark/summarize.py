@@ -8,6 +8,10 @@ the final return is the mean episodic (training) return of its last --last episo
 also the first step at which the mean of the last --last episodes reached it. Per variant and env:
 mean and std of those over seeds. Curves: episodic return binned over environment steps, mean over
 seeds with a band of +- one std (matplotlib, from benchmark/requirements.txt).
+
+--earlier FILE.csv:VARIANT[=NAME] adds to the table the rows of VARIANT in a results CSV this script wrote
+earlier (renamed NAME), for runs whose event files are gone: they count in the table's means with the
+values the CSV recorded, and have no curves (the plot's legend counts the seeds it drew).
 """
 
 import argparse
@@ -103,6 +107,32 @@ def find_runs(sweep_dirs) -> list:
                   if os.path.isdir(d))
 
 
+def earlier_rows(spec: str, last: int) -> list:
+    """The per-run rows of one --earlier FILE.csv:VARIANT[=NAME], as main() keeps them (without curves)."""
+    path, _, selection = spec.rpartition(":")
+    variant, _, name = selection.partition("=")
+    if not path or not variant:
+        raise ValueError(f"--earlier {spec!r} must look like FILE.csv:VARIANT or FILE.csv:VARIANT=NAME")
+    rows = []
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            if row["variant"] != variant:
+                continue
+            if f"final_return_last{last}" not in row:
+                raise ValueError(f"{path} has no final_return_last{last} column (written with another --last)")
+            rows.append({
+                "variant": name or variant, "env": row["env"], "seed": int(row["seed"]),
+                "done": row["finished"] == "True", "last_step": int(row["last_episode_step"]),
+                "final": float(row[f"final_return_last{last}"]), "minutes": float(row["training_minutes"]),
+                "to_threshold": int(row["steps_to_threshold"]) if row["steps_to_threshold"] else None,
+                "stays_above": int(row["steps_staying_above_threshold"]) if row["steps_staying_above_threshold"]
+                else None,
+            })
+    if not rows:
+        raise ValueError(f"{path} has no rows of variant {variant!r}")
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sweep_dir", nargs="+",
@@ -114,13 +144,20 @@ def main() -> int:
     parser.add_argument("--plot-tags", nargs="*", default=[], help="also plot these scalar tags over training")
     parser.add_argument("--bins", type=int, default=50, help="points on each curve")
     parser.add_argument("--title", default="", help="title prefix of the plots")
+    parser.add_argument("--earlier", action="append", default=[], metavar="FILE.csv:VARIANT[=NAME]",
+                        help="also the rows of VARIANT (renamed NAME) in a results CSV written earlier, for runs "
+                             "whose event files are gone (in the table, without curves); repeatable")
     args = parser.parse_args()
 
     runs = find_runs(args.sweep_dir)
     if not runs:
         print(f"error: no runs under {args.sweep_dir}", file=sys.stderr)
         return 2
-    per_run = []
+    try:
+        per_run = [row for spec in args.earlier for row in earlier_rows(spec, args.last)]
+    except (OSError, ValueError, KeyError) as error:
+        print(f"error: --earlier: {error}", file=sys.stderr)
+        return 2
     for label, run_dir in runs:
         variant, env, seed = parse_run_name(os.path.basename(run_dir))
         variant = f"{label} {variant}" if label else variant
@@ -165,6 +202,8 @@ def main() -> int:
                 row += " " + ", ".join("never" if r[key] is None else f"{r[key]:,}" for r in rs) + " |"
         row += " " + ", ".join(f"{r['minutes']:.0f}" for r in rs) + " |"
         lines.append(row)
+    if args.earlier:
+        lines += ["", "Rows include runs read from earlier results (no curves): " + "; ".join(args.earlier)]
     with open(f"{args.out}.md", "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -186,6 +225,8 @@ def main() -> int:
             edges = np.linspace(0, end, args.bins + 1)
             curves = []
             for r in rs:
+                if "run_dir" not in r:  # an --earlier row: its event files are gone
+                    continue
                 if tag == "charts/episodic_return":
                     steps, values = r["steps"], r["returns"]
                 else:

@@ -87,3 +87,39 @@ def test_renamed_tags_are_read_under_their_older_name(tmp_path):
     _, values = summarize.read_scalars(str(tmp_path / "new"), [tag])[tag]
     assert values.tolist() == [0.75]
     assert summarize.read_scalars(str(tmp_path / "old"), ["losses/kl"]) == {}
+
+
+def test_earlier_rows_join_the_table_with_their_recorded_values(tmp_path, monkeypatch):
+    """A sweep with one run (returns 10, 20, 30) plus two rows of an earlier results CSV: one of the variant
+    asked for (renamed to the sweep's variant) and one of another variant, which must stay out."""
+    write_run(str(tmp_path / "runs" / "toy" / "v__Toy-v0__2"),
+              {"charts/episodic_return": [(100, 10.0), (200, 20.0), (300, 30.0)]})
+    (tmp_path / "runs" / "toy" / "v__Toy-v0__2" / "DONE").write_text("")
+    earlier = tmp_path / "earlier.csv"
+    earlier.write_text(
+        "variant,env,seed,finished,last_episode_step,final_return_last20,steps_to_threshold,"
+        "steps_staying_above_threshold,training_minutes\n"
+        "old-name,Toy-v0,1,True,250,40.0,,,3.0\n"
+        "other,Toy-v0,1,True,250,1000.0,,,3.0\n")
+    out = tmp_path / "table"
+    monkeypatch.setattr(sys, "argv", ["summarize.py", str(tmp_path / "runs" / "toy"), "--out", str(out),
+                                      "--earlier", f"{earlier}:old-name=v"])
+    assert summarize.main() == 0
+    row = out.with_suffix(".md").read_text().splitlines()[2]
+    cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    # finals: the earlier seed 1 at 40 and the new seed 2 at mean(10, 20, 30) = 20 -> 30 +- 10 (ddof 0);
+    # steps: the smaller last step of the two, 250.
+    assert cells[:6] == ["Toy-v0", "v", "2", "250", "30.0 +- 10.0", "40, 20"]
+    assert [line.split(",")[:3] for line in out.with_suffix(".csv").read_text().splitlines()[1:]] == [
+        ["v", "Toy-v0", "1"], ["v", "Toy-v0", "2"]]
+
+
+def test_earlier_rows_of_a_missing_variant_are_one_error_line(tmp_path, monkeypatch, capsys):
+    write_run(str(tmp_path / "runs" / "toy" / "v__Toy-v0__1"), {"charts/episodic_return": [(100, 1.0)]})
+    earlier = tmp_path / "earlier.csv"
+    earlier.write_text("variant,env,seed,finished,last_episode_step,final_return_last20,steps_to_threshold,"
+                       "steps_staying_above_threshold,training_minutes\n")
+    monkeypatch.setattr(sys, "argv", ["summarize.py", str(tmp_path / "runs" / "toy"), "--out",
+                                      str(tmp_path / "t"), "--earlier", f"{earlier}:nope"])
+    assert summarize.main() == 2
+    assert capsys.readouterr().err.strip().startswith("error: --earlier:")
