@@ -11,7 +11,8 @@ seeds with a band of +- one std (matplotlib, from benchmark/requirements.txt).
 
 --earlier FILE.csv:VARIANT[=NAME] adds to the table the rows of VARIANT in a results CSV this script wrote
 earlier (renamed NAME), for runs whose event files are gone: they count in the table's means with the
-values the CSV recorded, and have no curves (the plot's legend counts the seeds it drew).
+values the CSV recorded, and have no curves (the plot's legend counts the seeds it drew). A run present
+under the sweep directories supersedes an earlier row of the same variant, env and seed.
 """
 
 import argparse
@@ -154,10 +155,11 @@ def main() -> int:
         print(f"error: no runs under {args.sweep_dir}", file=sys.stderr)
         return 2
     try:
-        per_run = [row for spec in args.earlier for row in earlier_rows(spec, args.last)]
+        earlier = [row for spec in args.earlier for row in earlier_rows(spec, args.last)]
     except (OSError, ValueError, KeyError) as error:
         print(f"error: --earlier: {error}", file=sys.stderr)
         return 2
+    per_run = []
     for label, run_dir in runs:
         variant, env, seed = parse_run_name(os.path.basename(run_dir))
         variant = f"{label} {variant}" if label else variant
@@ -173,6 +175,10 @@ def main() -> int:
             "stays_above": None if args.threshold is None else steps_staying_above(steps, returns, args.threshold,
                                                                                    args.last),
         })
+
+    # an earlier row of a run that is also here (the same variant, env and seed) is superseded by the run
+    present = {(r["variant"], r["env"], r["seed"]) for r in per_run}
+    per_run = [r for r in earlier if (r["variant"], r["env"], r["seed"]) not in present] + per_run
 
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(f"{args.out}.csv", "w", newline="") as f:

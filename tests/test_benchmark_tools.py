@@ -90,8 +90,9 @@ def test_renamed_tags_are_read_under_their_older_name(tmp_path):
 
 
 def test_earlier_rows_join_the_table_with_their_recorded_values(tmp_path, monkeypatch):
-    """A sweep with one run (returns 10, 20, 30) plus two rows of an earlier results CSV: one of the variant
-    asked for (renamed to the sweep's variant) and one of another variant, which must stay out."""
+    """A sweep with one run (seed 2: returns 10, 20, 30) plus an earlier results CSV: its row of the variant
+    asked for (renamed to the sweep's variant) joins; another variant's row and the earlier, unfinished
+    row of seed 2 (superseded by the run here) stay out."""
     write_run(str(tmp_path / "runs" / "toy" / "v__Toy-v0__2"),
               {"charts/episodic_return": [(100, 10.0), (200, 20.0), (300, 30.0)]})
     (tmp_path / "runs" / "toy" / "v__Toy-v0__2" / "DONE").write_text("")
@@ -100,7 +101,8 @@ def test_earlier_rows_join_the_table_with_their_recorded_values(tmp_path, monkey
         "variant,env,seed,finished,last_episode_step,final_return_last20,steps_to_threshold,"
         "steps_staying_above_threshold,training_minutes\n"
         "old-name,Toy-v0,1,True,250,40.0,,,3.0\n"
-        "other,Toy-v0,1,True,250,1000.0,,,3.0\n")
+        "other,Toy-v0,1,True,250,1000.0,,,3.0\n"
+        "old-name,Toy-v0,2,False,150,5.0,,,1.0\n")  # superseded by the finished run of seed 2 here
     out = tmp_path / "table"
     monkeypatch.setattr(sys, "argv", ["summarize.py", str(tmp_path / "runs" / "toy"), "--out", str(out),
                                       "--earlier", f"{earlier}:old-name=v"])
