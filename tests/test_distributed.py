@@ -202,7 +202,9 @@ def test_ctrl_c_on_torchrun_stops_every_rank_with_a_checkpoint_and_resume_works(
 
 
 def test_an_env_count_not_divisible_by_the_ranks_is_one_error_line(tmp_path):
-    process = torchrun(os.path.join(ROOT, "ppo_continuous.py"), "--num-envs", "3", cwd=tmp_path)
+    # the batch (3 x 256 = 768) divides into minibatches of 256, so the env count is the only bad input
+    process = torchrun(os.path.join(ROOT, "ppo_continuous.py"), "--num-envs", "3", "--minibatch-size", "256",
+                       cwd=tmp_path)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode != 0
     lines = [line for line in stderr.splitlines() if "error: " in line]
