@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # PPO (continuous) vs TRPO on the five v4 MuJoCo tasks, 3 seeds, 1M steps.
-# TRPO: its default flags. PPO: until the PPO defaults issue lands, the PPO defaults screen's lead d
-# (benchmark/ppo_screen.sh), with the users' --no-value-clip on Humanoid as in that screen; the README says
-# which PPO settings the table used. The runs of this comparison done so far are the screens' own runs of
-# these settings (same flags, same code numerically), linked into these sweep directories.
+# TRPO: its default flags. PPO: its default flags, which are the PPO defaults screen's d (benchmark/ppo_screen.sh),
+# typed here under the name d so that the screen's runs serve; the users' --no-value-clip on Humanoid. The
+# runs of the committed results are the screens' own runs of these settings (same flags, same code
+# numerically), linked into these sweep directories, and TRPO's Walker2d seeds 2-3 (below).
 # Resumable: finished runs are skipped; several copies started at once share the runs out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,12 @@ python benchmark/sweep.py --name ppo_vs_trpo_ppo --script ppo_continuous.py \
     --envs Humanoid-v4 --seeds 1 2 3 --jobs "$JOBS" --variant "d-no-value-clip=$d --no-value-clip"
 python benchmark/sweep.py --name ppo_vs_trpo_trpo --script trpo_continuous.py \
     --envs HalfCheetah-v4 Hopper-v4 Walker2d-v4 Ant-v4 Humanoid-v4 --seeds 1 2 3 --jobs "$JOBS"
+# The committed benchmark/results/ppo_vs_trpo5.{md,csv} add TRPO's Walker2d seeds 2-3 (run by trpo.sh into
+# runs/trpo_defaults, after the other runs' event files were lost between sessions) to the earlier table:
+#   python benchmark/summarize.py trpo=runs/trpo_defaults --earlier "benchmark/results/ppo_vs_trpo5.csv:ppo d" \
+#       --earlier "benchmark/results/ppo_vs_trpo5.csv:ppo d-no-value-clip" \
+#       --earlier "benchmark/results/ppo_vs_trpo5.csv:trpo default" --out /tmp/pvt5 --last 20
+# (its .md and .csv copied over; ppo_vs_trpo5.png is the earlier plot, without TRPO's Walker2d seeds 2-3).
 python benchmark/summarize.py ppo=runs/ppo_vs_trpo_ppo trpo=runs/ppo_vs_trpo_trpo \
     --out benchmark/results/ppo_vs_trpo5 --last 20 --title "PPO vs TRPO, " \
     --plot-tags charts/policy_std losses/kl losses/explained_variance

@@ -13,3 +13,8 @@ python benchmark/summarize.py runs/trpo_defaults --out benchmark/results/trpo_de
     --plot-tags losses/kl losses/backtracks losses/surrogate_improvement losses/explained_variance
 python benchmark/training_stats.py runs/trpo_defaults --out benchmark/results/trpo_defaults_stats.md \
     --tags losses/kl losses/backtracks losses/step_accepted charts/policy_std losses/explained_variance
+# The committed benchmark/results/trpo_defaults* came from Walker2d seeds 2-3 run here and the screen's runs of
+# the same flags (benchmark/trpo_screen.sh, variant log-std-1-max-kl-0.02), whose event files were lost between
+# sessions, read from its results CSV:
+#   python benchmark/summarize.py runs/trpo_defaults \
+#       --earlier benchmark/results/trpo_screen.csv:log-std-1-max-kl-0.02=default --out benchmark/results/trpo_defaults ...
