@@ -89,6 +89,18 @@ def test_training_loop_adapts_beta_and_learning_rate_to_the_kl_after_each_update
     assert lr == pytest.approx([3e-4, 4.5e-4, 6.75e-4, 1.0125e-3], rel=1e-6)
 
 
+def test_training_loop_lowers_the_learning_rate_when_the_kl_is_above_twice_the_target(module, in_tmp):
+    # The other direction of the rule, on the toy env: every post-update KL is above 2 x 1e-9, so the rate
+    # is divided by 1.5 after every update, from 3e-4 (worked by hand: 2e-4, 1.333e-4, 8.889e-5).
+    tiny = SCRIPT_CONFIG[module.__name__]["tiny"]
+    argv = tiny + ["--minibatch-size", "128", "--update-epochs", "1", "--total-timesteps", "512",
+                   "--lr-schedule", "adaptive", "--adaptive-lr-target-kl", "1e-9", "--run-name", "lower"]
+    assert train_in_process(module, argv) == 0
+    run_dir = in_tmp / "runs" / "lower"
+    assert min(logged(run_dir, "losses/kl")) > 2e-9
+    assert logged(run_dir, "charts/learning_rate") == pytest.approx([3e-4, 2e-4, 4e-4 / 3, 8e-4 / 9], rel=1e-6)
+
+
 def test_adaptive_learning_rate_stops_at_adaptive_lr_max(module, in_tmp):
     # Every post-update KL is far below half of the target 1e3, so the rate would grow by 1.5 per update
     # (3e-4, 4.5e-4, 6.75e-4, ...); --adaptive-lr-max 6e-4 holds it there from the third iteration on.
