@@ -2,7 +2,8 @@
 # The course's evaluation asks on the current defaults: PPO (continuous) on HalfCheetah-v4, 3 seeds, 1M steps,
 # the defaults and each implementation detail turned off alone (value clipping; the adaptive learning-rate
 # schedule, replaced by a constant rate; bootstrapping of truncated episodes), and the adaptive-KL-penalty
-# objective of the PPO paper instead of clipping. Into runs/ablations_defaults; the ablations of the previous
+# objective of the PPO paper instead of clipping, with the adaptive schedule and (because the two adaptive rules
+# interact: the penalty holds the KL near its 0.01 target, below which the schedule raises the rate) without. Into runs/ablations_defaults; the ablations of the previous
 # defaults (the course's recipe) are benchmark/results/halfcheetah_ablations*, from this script before
 # the defaults changed.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint; several copies
@@ -16,7 +17,8 @@ python benchmark/sweep.py --name ablations_defaults --script ppo_continuous.py -
     --variant no-value-clip=--no-value-clip \
     --variant constant-lr="--lr-schedule constant" \
     --variant no-bootstrap-truncated=--no-bootstrap-truncated \
-    --variant kl-penalty="--objective kl-penalty"
+    --variant kl-penalty="--objective kl-penalty" \
+    --variant kl-penalty-constant-lr="--objective kl-penalty --lr-schedule constant"
 python benchmark/summarize.py runs/ablations_defaults \
     --out benchmark/results/ablations_defaults --last 20 --title "PPO ablations on the defaults, " \
     --plot-tags losses/kl losses/clipfrac charts/learning_rate losses/explained_variance
