@@ -66,6 +66,12 @@ if [[ "$STAGE" == 7 || "$STAGE" == all ]]; then
         --envs Ant-v4 --seeds 1 --jobs "$JOBS" \
         --variant "critic-epochs-20=--update-epochs 20" --variant "hidden-64=--hidden-sizes 64 64"
 fi
+# Stage 8: stage 7's lead, 20 critic epochs (Ant seed 1: 2554 against the defaults' 2292, the critic's explained
+# variance up from 0.67-0.76 to 0.79-0.87 in the second half), on Ant seeds 2 and 3.
+if [[ "$STAGE" == 8 || "$STAGE" == all ]]; then
+    python benchmark/sweep.py --name trpo_screen --script trpo_continuous.py \
+        --envs Ant-v4 --seeds 2 3 --jobs "$JOBS" --variant "critic-epochs-20=--update-epochs 20"
+fi
 python benchmark/summarize.py runs/trpo_screen --out benchmark/results/trpo_screen --last 20 --title "TRPO screen, " \
     --plot-tags losses/kl losses/backtracks charts/policy_std losses/explained_variance
 python benchmark/training_stats.py runs/trpo_screen --out benchmark/results/trpo_screen_stats.md \
