@@ -723,8 +723,9 @@ def init_distributed(cuda: bool) -> torch.device:
     if dist.get_rank() != 0:
         sys.stdout = open(os.devnull, "w")
     if gpus and not use_cuda:
-        print(f"{ranks_here} processes on this machine but {gpus} GPU{'s' if gpus > 1 else ''} (NCCL needs one "
-              f"per process): running on CPU (gloo); --nproc_per_node {gpus} trains on the GPU{'s' if gpus > 1 else ''}")
+        plural = "s" if gpus > 1 else ""
+        print(f"{ranks_here} processes on this machine but {gpus} GPU{plural} (NCCL needs one per process): "
+              f"running on CPU (gloo); --nproc_per_node {gpus} trains on the GPU{plural}")
     return torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
 
 

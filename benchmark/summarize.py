@@ -113,14 +113,18 @@ def earlier_rows(spec: str, last: int) -> list:
     path, _, selection = spec.rpartition(":")
     variant, _, name = selection.partition("=")
     if not path or not variant:
-        raise ValueError(f"--earlier {spec!r} must look like FILE.csv:VARIANT or FILE.csv:VARIANT=NAME")
+        raise ValueError(f"{spec!r} must look like FILE.csv:VARIANT or FILE.csv:VARIANT=NAME")
+    columns = ["variant", "env", "seed", "finished", "last_episode_step", f"final_return_last{last}",
+               "steps_to_threshold", "steps_staying_above_threshold", "training_minutes"]
     rows = []
     with open(path, newline="") as f:
-        for row in csv.DictReader(f):
+        reader = csv.DictReader(f)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path} is not a results CSV of this script with --last {last} (no column {missing[0]})")
+        for row in reader:
             if row["variant"] != variant:
                 continue
-            if f"final_return_last{last}" not in row:
-                raise ValueError(f"{path} has no final_return_last{last} column (written with another --last)")
             rows.append({
                 "variant": name or variant, "env": row["env"], "seed": int(row["seed"]),
                 "done": row["finished"] == "True", "last_step": int(row["last_episode_step"]),

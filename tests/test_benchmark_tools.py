@@ -89,6 +89,10 @@ def test_renamed_tags_are_read_under_their_older_name(tmp_path):
     assert summarize.read_scalars(str(tmp_path / "old"), ["losses/kl"]) == {}
 
 
+RESULTS_CSV_HEADER = ("variant,env,seed,finished,last_episode_step,final_return_last20,steps_to_threshold,"
+                      "steps_staying_above_threshold,training_minutes\n")  # as summarize.py writes it
+
+
 def test_earlier_rows_join_the_table_with_their_recorded_values(tmp_path, monkeypatch):
     """A sweep with one run (seed 2: returns 10, 20, 30) plus an earlier results CSV: its row of the variant
     asked for (renamed to the sweep's variant) joins; another variant's row and the earlier, unfinished
@@ -98,8 +102,7 @@ def test_earlier_rows_join_the_table_with_their_recorded_values(tmp_path, monkey
     (tmp_path / "runs" / "toy" / "v__Toy-v0__2" / "DONE").write_text("")
     earlier = tmp_path / "earlier.csv"
     earlier.write_text(
-        "variant,env,seed,finished,last_episode_step,final_return_last20,steps_to_threshold,"
-        "steps_staying_above_threshold,training_minutes\n"
+        RESULTS_CSV_HEADER +
         "old-name,Toy-v0,1,True,250,40.0,,,3.0\n"
         "other,Toy-v0,1,True,250,1000.0,,,3.0\n"
         "old-name,Toy-v0,2,False,150,5.0,,,1.0\n")  # superseded by the finished run of seed 2 here
@@ -116,12 +119,17 @@ def test_earlier_rows_join_the_table_with_their_recorded_values(tmp_path, monkey
         ["v", "Toy-v0", "1"], ["v", "Toy-v0", "2"]]
 
 
-def test_earlier_rows_of_a_missing_variant_are_one_error_line(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("content,said", [
+    (RESULTS_CSV_HEADER, "has no rows of variant 'nope'"),
+    ("script,config,env_sps\nppo,B,1.0\n", "is not a results CSV of this script with --last 20 (no column variant)"),
+])
+def test_earlier_rows_that_cannot_be_read_are_one_error_line(content, said, tmp_path, monkeypatch, capsys):
     write_run(str(tmp_path / "runs" / "toy" / "v__Toy-v0__1"), {"charts/episodic_return": [(100, 1.0)]})
     earlier = tmp_path / "earlier.csv"
-    earlier.write_text("variant,env,seed,finished,last_episode_step,final_return_last20,steps_to_threshold,"
-                       "steps_staying_above_threshold,training_minutes\n")
+    earlier.write_text(content)
     monkeypatch.setattr(sys, "argv", ["summarize.py", str(tmp_path / "runs" / "toy"), "--out",
                                       str(tmp_path / "t"), "--earlier", f"{earlier}:nope"])
     assert summarize.main() == 2
-    assert capsys.readouterr().err.strip().startswith("error: --earlier:")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --earlier:") and err[0].endswith(said)
+    assert not (tmp_path / "t.md").exists()
