@@ -100,7 +100,11 @@ if [[ "$STAGE" == 10 || "$STAGE" == all ]]; then
     JOBS=$(( (JOBS + 1) / 2 )) sweep --envs Hopper-v4 --seeds 1 2 3 --variant "k=$k"
     wait
 fi
-python benchmark/summarize.py runs/ppo_screen --out benchmark/results/ppo_screen --last 20 --title "PPO screen, " \
+# The summaries of every run under runs/ppo_screen. Stages whose runs were summarized on their own (the earlier
+# stages' runs lost with their machine) write the files the README names for them, not results/ppo_screen.*.
+results=benchmark/results/ppo_screen
+case "$STAGE" in 9|10) results+="$STAGE" ;; esac
+python benchmark/summarize.py runs/ppo_screen --out "$results" --last 20 --title "PPO screen, " \
     --plot-tags losses/kl losses/clipfrac charts/learning_rate charts/policy_std
-python benchmark/training_stats.py runs/ppo_screen --out benchmark/results/ppo_screen_stats.md \
+python benchmark/training_stats.py runs/ppo_screen --out "${results}_stats.md" \
     --tags charts/episodic_return losses/kl losses/clipfrac charts/learning_rate charts/policy_std

@@ -80,8 +80,12 @@ if [[ "$STAGE" == 9 || "$STAGE" == all ]]; then
         --envs Ant-v4 --seeds 1 --jobs "$JOBS" \
         --variant "gae-lambda-0.97=--gae-lambda 0.97" --variant "gamma-0.995=--gamma 0.995"
 fi
-python benchmark/summarize.py runs/trpo_screen --out benchmark/results/trpo_screen --last 20 --title "TRPO screen, " \
+# The summaries of every run under runs/trpo_screen. Stages whose runs were summarized on their own (the earlier
+# stages' runs lost with their machine) write the files the README names for them, not results/trpo_screen.*.
+results=benchmark/results/trpo_screen
+case "$STAGE" in 7|8) results+=7 ;;  9) results+=9 ;; esac
+python benchmark/summarize.py runs/trpo_screen --out "$results" --last 20 --title "TRPO screen, " \
     --plot-tags losses/kl losses/backtracks charts/policy_std losses/explained_variance
-python benchmark/training_stats.py runs/trpo_screen --out benchmark/results/trpo_screen_stats.md \
+python benchmark/training_stats.py runs/trpo_screen --out "${results}_stats.md" \
     --tags charts/episodic_return losses/kl losses/step_accepted losses/backtracks losses/cg_residual charts/policy_std \
     losses/explained_variance
