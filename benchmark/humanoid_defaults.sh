@@ -16,6 +16,7 @@ python benchmark/training_stats.py runs/humanoid_defaults --bin-steps 1000000 \
     --out benchmark/results/humanoid_defaults_stats.md \
     --tags charts/episodic_return losses/kl losses/clipfrac charts/learning_rate charts/policy_std
 # The final policies with the deterministic (mean) action, 10 episodes each (evaluation seed 1, the default):
+trap 'rm -f benchmark/results/humanoid_defaults_eval.md.tmp' EXIT
 {
     echo "| run | evaluation return over 10 episodes, deterministic action, mean +- std |"
     echo "|---|---|"
@@ -23,4 +24,5 @@ python benchmark/training_stats.py runs/humanoid_defaults --bin-steps 1000000 \
         result=$(python ppo_continuous.py --eval-checkpoint "$run/checkpoint.pt" --eval-episodes 10 | tail -n 1)
         echo "| $(basename "$run") | ${result##*return } |"
     done
-} > benchmark/results/humanoid_defaults_eval.md
+} > benchmark/results/humanoid_defaults_eval.md.tmp  # replaces the table only once every run is evaluated
+mv benchmark/results/humanoid_defaults_eval.md.tmp benchmark/results/humanoid_defaults_eval.md
