@@ -80,10 +80,19 @@ if [[ "$STAGE" == 9 || "$STAGE" == all ]]; then
         --envs Ant-v4 --seeds 1 --jobs "$JOBS" \
         --variant "gae-lambda-0.97=--gae-lambda 0.97" --variant "gamma-0.995=--gamma 0.995"
 fi
+# Stage 10 (Ant, seed 1): the levers of the policy step and the critic not screened yet. CG damping: the step
+# solves (F + lambda I) x = g, so lambda 0.1 bends x towards the plain gradient where F's eigenvalues are small;
+# 0.01 is closer to the natural gradient, 0.3 further from it. The critic's Adam rate (1e-3): 3e-3 and 3e-4.
+if [[ "$STAGE" == 10 || "$STAGE" == all ]]; then
+    python benchmark/sweep.py --name trpo_screen --script trpo_continuous.py \
+        --envs Ant-v4 --seeds 1 --jobs "$JOBS" \
+        --variant "cg-damping-0.01=--cg-damping 0.01" --variant "critic-lr-3e-3=--learning-rate 3e-3" \
+        --variant "cg-damping-0.3=--cg-damping 0.3" --variant "critic-lr-3e-4=--learning-rate 3e-4"
+fi
 # The summaries of every run under runs/trpo_screen. Stages whose runs were summarized on their own (the earlier
 # stages' runs lost with their machine) write the files the README names for them, not results/trpo_screen.*.
 results=benchmark/results/trpo_screen
-case "$STAGE" in 7|8) results+=7 ;;  9) results+=9 ;; esac
+case "$STAGE" in 7|8) results+=7 ;;  9) results+=9 ;;  10) results+=10 ;; esac
 python benchmark/summarize.py runs/trpo_screen --out "$results" --last 20 --title "TRPO screen, " \
     --plot-tags losses/kl losses/backtracks charts/policy_std losses/explained_variance
 python benchmark/training_stats.py runs/trpo_screen --out "${results}_stats.md" \
