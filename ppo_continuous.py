@@ -27,6 +27,7 @@ stored; truncated episodes (time limits) bootstrap from the critic's value of th
 observation, terminated ones from 0.
 """
 
+import copy
 import difflib
 import glob
 import importlib
@@ -118,6 +119,9 @@ class Args:
     """target KL(pi_old || pi_new) per update of --lr-schedule adaptive"""
     adaptive_lr_max: float = 1e-2
     """upper bound of the learning rate under --lr-schedule adaptive (the lower bound is 1e-6)"""
+    adaptive_lr_undo_ratio: float = 10.0
+    """under --lr-schedule adaptive, undo an update whose KL after it exceeds this multiple of
+    --adaptive-lr-target-kl and redo it on the same batch at lr / 1.5 (update_within_kl_bound; 0: never undo)"""
     update_epochs: int = 10
     """passes over the batch per iteration (minibatches are reshuffled every epoch)"""
     minibatch_size: int = 512
@@ -633,7 +637,11 @@ def scheduled_learning_rate(args: Args, progress: float, adapted_lr: float) -> f
     return args.learning_rate if args.lr_schedule == "constant" else adapted_lr
 
 
-def adapt_learning_rate(lr: float, kl: float, target_kl: float, lr_min: float = 1e-6, lr_max: float = 1e-2) -> float:
+ADAPTIVE_LR_MIN = 1e-6  # lower bound of the adaptive learning rate
+
+
+def adapt_learning_rate(lr: float, kl: float, target_kl: float, lr_min: float = ADAPTIVE_LR_MIN,
+                        lr_max: float = 1e-2) -> float:
     """rl_games' adaptive schedule after each update, with d = KL(pi_old || pi_new) after it:
     lr <- lr / 1.5 if d > 2 d_targ;  lr <- lr * 1.5 if d < d_targ / 2;  else unchanged;  kept in [lr_min, lr_max].
     The step size then follows the KL the update produces, whatever the training budget."""
@@ -642,6 +650,31 @@ def adapt_learning_rate(lr: float, kl: float, target_kl: float, lr_min: float = 
     if kl < 0.5 * target_kl:
         return min(lr * 1.5, lr_max)
     return lr
+
+
+def update_within_kl_bound(agent: Agent, optimizer: torch.optim.Optimizer, batch: dict, args: Args, lr: float,
+                           entropy_coef: float, kl_penalty_beta: float) -> tuple[dict, float, int]:
+    """ppo_update at the rate lr, with the adaptive schedule's guard against a runaway update: with
+    rho = --adaptive-lr-undo-ratio, an update after which
+        d = KL(pi_old || pi_new) > rho * d_targ
+    is undone (parameters and Adam's moments restored to those before it) and redone on the same batch at
+    lr / 1.5, until d <= rho * d_targ or lr reaches its lower bound. adapt_learning_rate alone lowers the
+    rate by 1.5 per iteration, after the fact: a rate that climbed on a plateau (README, PPO screen stage 10:
+    Hopper, 26 x lr_0) can take one update with d = 80 and several more before it is back down. Runs that
+    never exceed the bound are unchanged. Returns the stats of the update kept, its rate and the number undone."""
+    bound = args.adaptive_lr_undo_ratio * args.adaptive_lr_target_kl
+    guarded = args.lr_schedule == "adaptive" and bound > 0
+    before = (copy.deepcopy(agent.state_dict()), copy.deepcopy(optimizer.state_dict())) if guarded else None
+    undone = 0
+    while True:
+        stats = ppo_update(agent, optimizer, batch, args, entropy_coef, kl_penalty_beta)
+        if not guarded or stats["kl"] <= bound or lr <= ADAPTIVE_LR_MIN:
+            return stats, lr, undone
+        agent.load_state_dict(before[0])
+        optimizer.load_state_dict(before[1])  # also restores the group's old rate: set the new one after it
+        lr, undone = max(lr / 1.5, ADAPTIVE_LR_MIN), undone + 1
+        for group in optimizer.param_groups:
+            group["lr"] = lr
 
 
 # ------------------------------------------------------------------------------------------------
@@ -677,7 +710,8 @@ def train(run: "Run") -> None:
         # 3. Update, then adapt beta and the learning rate to d = KL(pi_old || pi_new) after it
         with run.timed("update"):
             batch = run.rollout.batch(advantages, returns)
-            stats = ppo_update(agent, optimizer, batch, args, entropy_coef, run.kl_penalty_beta)
+            stats, lr, undone = update_within_kl_bound(agent, optimizer, batch, args, lr, entropy_coef,
+                                                       run.kl_penalty_beta)
             if args.objective == "kl-penalty":
                 run.kl_penalty_beta = update_kl_beta(run.kl_penalty_beta, stats["kl"], args.kl_penalty_target)
             if args.lr_schedule == "adaptive":
@@ -686,7 +720,8 @@ def train(run: "Run") -> None:
         run.iteration = iteration
 
         # 4. Log and checkpoint
-        log_iteration(run, rollout, batch, stats, {"charts/learning_rate": lr, "charts/entropy_coef": entropy_coef})
+        log_iteration(run, rollout, batch, stats, {"charts/learning_rate": lr, "charts/entropy_coef": entropy_coef,
+                                                   "charts/updates_undone": undone})
         if args.checkpoint_every and iteration % args.checkpoint_every == 0:
             write_checkpoint(run)
         if run.stop.agreed():
@@ -1246,6 +1281,9 @@ def check_args(args: Args) -> None:
             raise UserError(f"--{name.replace('_', '-')} must not be negative, got {getattr(args, name)}")
     if args.target_kl is not None and not args.target_kl > 0:
         raise UserError(f"--target-kl must be positive, got {args.target_kl}")
+    if args.adaptive_lr_undo_ratio != 0 and not args.adaptive_lr_undo_ratio > 2:
+        raise UserError(f"--adaptive-lr-undo-ratio must be 0 (never undo) or above 2 (the band the schedule keeps "
+                        f"the KL in), got {args.adaptive_lr_undo_ratio}")
     if args.lr_schedule == "adaptive" and args.adaptive_lr_max < args.learning_rate:
         raise UserError(f"--adaptive-lr-max {args.adaptive_lr_max} is below the initial --learning-rate "
                         f"{args.learning_rate}")
