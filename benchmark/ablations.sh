@@ -8,9 +8,24 @@
 # benchmark/results/halfcheetah_ablations*, from this script before the defaults changed.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint; several copies
 # started at once share the runs out. JOBS sets the runs at a time per copy (default 2).
+# ONLY=kl-penalty re-runs that variant alone, into runs/ablations_defaults_guard and
+# benchmark/results/ablations_defaults_guard*: the one row of the table the adaptive schedule's undo guard
+# (--adaptive-lr-undo-ratio) changed, since only its KL (up to 0.32) exceeded the guard's bound of 0.2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS="${JOBS:-2}"
+if [[ "${ONLY:-}" == kl-penalty ]]; then
+    python benchmark/sweep.py --name ablations_defaults_guard --script ppo_continuous.py --envs HalfCheetah-v4 \
+        --seeds 1 2 3 --jobs "$JOBS" --variant kl-penalty="--objective kl-penalty"
+    python benchmark/summarize.py runs/ablations_defaults_guard \
+        --out benchmark/results/ablations_defaults_guard --last 20 --title "PPO ablations on the defaults, " \
+        --plot-tags losses/kl losses/clipfrac charts/learning_rate charts/updates_undone
+    python benchmark/training_stats.py runs/ablations_defaults_guard \
+        --out benchmark/results/ablations_defaults_guard_stats.md \
+        --tags charts/episodic_return losses/kl losses/clipfrac charts/learning_rate charts/updates_undone \
+        losses/kl_penalty_beta charts/policy_std losses/explained_variance
+    exit
+fi
 python benchmark/sweep.py --name ablations_defaults --script ppo_continuous.py --envs HalfCheetah-v4 \
     --seeds 1 2 3 --jobs "$JOBS" \
     --variant default= \
