@@ -119,4 +119,4 @@ case "$STAGE" in 9|10|11) results+="$STAGE" ;; esac
 python benchmark/summarize.py runs/ppo_screen --out "$results" --last 20 --title "PPO screen, " \
     --plot-tags losses/kl losses/clipfrac charts/learning_rate charts/policy_std
 python benchmark/training_stats.py runs/ppo_screen --out "${results}_stats.md" \
-    --tags charts/episodic_return losses/kl losses/clipfrac charts/learning_rate charts/policy_std
+    --tags charts/episodic_return losses/kl losses/clipfrac charts/learning_rate charts/policy_std charts/updates_undone
