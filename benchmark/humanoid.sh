@@ -13,12 +13,4 @@ python benchmark/summarize.py runs/humanoid --out benchmark/results/humanoid --l
     --title "10M steps, " --plot-tags losses/minibatch_approx_kl losses/clipfrac charts/policy_std
 python benchmark/training_stats.py runs/humanoid --bin-steps 1000000 --out benchmark/results/humanoid_stats.md \
     --tags charts/episodic_return losses/minibatch_approx_kl losses/clipfrac charts/policy_std losses/explained_variance
-# The final policies with the deterministic (mean) action, 10 episodes each (evaluation seed 1, the default):
-{
-    echo "| run | evaluation return over 10 episodes, deterministic action, mean +- std |"
-    echo "|---|---|"
-    for run in runs/humanoid/c2__*; do
-        result=$(python ppo_continuous.py --eval-checkpoint "$run/checkpoint.pt" --eval-episodes 10 | tail -n 1)
-        echo "| $(basename "$run") | ${result##*return } |"
-    done
-} > benchmark/results/humanoid_eval.md
+bash benchmark/eval_runs.sh benchmark/results/humanoid_eval.md ppo_continuous.py runs/humanoid/c2__*

@@ -15,14 +15,5 @@ python benchmark/summarize.py runs/humanoid_defaults --out benchmark/results/hum
 python benchmark/training_stats.py runs/humanoid_defaults --bin-steps 1000000 \
     --out benchmark/results/humanoid_defaults_stats.md \
     --tags charts/episodic_return losses/kl losses/clipfrac charts/learning_rate charts/policy_std
-# The final policies with the deterministic (mean) action, 10 episodes each (evaluation seed 1, the default):
-trap 'rm -f benchmark/results/humanoid_defaults_eval.md.tmp' EXIT
-{
-    echo "| run | evaluation return over 10 episodes, deterministic action, mean +- std |"
-    echo "|---|---|"
-    for run in runs/humanoid_defaults/default-no-value-clip__*; do
-        result=$(python ppo_continuous.py --eval-checkpoint "$run/checkpoint.pt" --eval-episodes 10 | tail -n 1)
-        echo "| $(basename "$run") | ${result##*return } |"
-    done
-} > benchmark/results/humanoid_defaults_eval.md.tmp  # replaces the table only once every run is evaluated
-mv benchmark/results/humanoid_defaults_eval.md.tmp benchmark/results/humanoid_defaults_eval.md
+bash benchmark/eval_runs.sh benchmark/results/humanoid_defaults_eval.md ppo_continuous.py \
+    runs/humanoid_defaults/default-no-value-clip__*
