@@ -113,10 +113,17 @@ if [[ "$STAGE" == 11 || "$STAGE" == all ]]; then
     JOBS=1 sweep --envs Hopper-v4 --seeds 3 --variant "l-undo-5=$k --adaptive-lr-undo-ratio 5"
     wait
 fi
+# Stage 12 (Hopper seed 2, where d stops on the plateau of standing still at 1061): two ways to keep exploring
+# when the policy's std shrinks on the plateau: an entropy bonus (--entropy-coef 0.001; the defaults have none)
+# and a larger initial std (--log-std-init -0.5; c, with it, had stage 1's best Hopper run, 3352).
+if [[ "$STAGE" == 12 || "$STAGE" == all ]]; then
+    sweep --envs Hopper-v4 --seeds 2 --variant "d-entropy-0.001=$d --entropy-coef 0.001" \
+        --variant "d-log-std-0.5=${d/--log-std-init -1/--log-std-init -0.5}"
+fi
 # The summaries of every run under runs/ppo_screen. Stages whose runs were summarized on their own (the earlier
 # stages' runs lost with their machine) write the files the README names for them, not results/ppo_screen.*.
 results=benchmark/results/ppo_screen
-case "$STAGE" in 9|10|11) results+="$STAGE" ;; esac
+case "$STAGE" in 9|10|11|12) results+="$STAGE" ;; esac
 earlier=()
 [[ "$STAGE" == 11 ]] && earlier=(--earlier benchmark/results/ppo_screen10.csv:k-no-value-clip=l-no-value-clip)
 python benchmark/summarize.py runs/ppo_screen "${earlier[@]}" --out "$results" --last 20 --title "PPO screen, " \
