@@ -83,6 +83,7 @@ fi
 # Stage 10 (Ant, seed 1): the levers of the policy step and the critic not screened yet. CG damping: the step
 # solves (F + lambda I) x = g, so lambda 0.1 bends x towards the plain gradient where F's eigenvalues are small;
 # 0.01 is closer to the natural gradient, 0.3 further from it. The critic's Adam rate (1e-3): 3e-3 and 3e-4.
+# The first two ran (results trpo_screen10*); the last two were paused at their first checkpoint for stage 11.
 if [[ "$STAGE" == 10 || "$STAGE" == all ]]; then
     python benchmark/sweep.py --name trpo_screen --script trpo_continuous.py \
         --envs Ant-v4 --seeds 1 --jobs "$JOBS" \
