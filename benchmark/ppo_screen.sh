@@ -127,7 +127,8 @@ if [[ "$STAGE" == 12b || "$STAGE" == all ]]; then
 fi
 # Stage 13: stage 12's first lead, m = d with --entropy-coef 0.001 (Hopper seed 2: 2254, d's 1061), on Hopper seeds 1
 # and 3 (one lane; stage 12b followed there) beside Humanoid seeds 1-3 (the other). Stage 13b: m on seed 1 of the
-# other three tasks, after stage 12b in the first lane (m's Humanoid seed 1 ended at 2021, d's at 1105).
+# other three tasks, after stage 12b in the first lane (m's Humanoid seed 1 ended at 2021, d's at 1105); it was cut
+# to Walker2d when stage 12b's -0.5 reached Hopper's target on 3 seeds, for stage 14.
 m="$d --entropy-coef 0.001"
 if [[ "$STAGE" == 13 || "$STAGE" == all ]]; then
     JOBS=1 sweep --envs Hopper-v4 --seeds 1 3 --variant "d-entropy-0.001=$m" &
@@ -135,12 +136,20 @@ if [[ "$STAGE" == 13 || "$STAGE" == all ]]; then
     wait
 fi
 if [[ "$STAGE" == 13b || "$STAGE" == all ]]; then
-    sweep --envs Walker2d-v4 HalfCheetah-v4 Ant-v4 --seeds 1 --variant "d-entropy-0.001=$m"
+    sweep --envs Walker2d-v4 --seeds 1 --variant "d-entropy-0.001=$m"
+fi
+# Stage 14 (Humanoid seed 1): the two leads together. -0.5 took Hopper to 2713 on 3 seeds (d 2101) but widens the
+# initial std to 0.61 against Humanoid's action bound of 0.4; the entropy bonus lifted Humanoid (m) but not Hopper.
+# n1 = d with -0.5; n2 = n1 with the entropy bonus. One run each, side by side.
+n1="${d/--log-std-init -1/--log-std-init -0.5}" n2="${d/--log-std-init -1/--log-std-init -0.5} --entropy-coef 0.001"
+if [[ "$STAGE" == 14 || "$STAGE" == all ]]; then
+    sweep --envs Humanoid-v4 --seeds 1 --variant "d-log-std-0.5-no-value-clip=$n1 --no-value-clip" \
+        --variant "d-log-std-0.5-entropy-0.001-no-value-clip=$n2 --no-value-clip"
 fi
 # The summaries of every run under runs/ppo_screen. Stages whose runs were summarized on their own (the earlier
 # stages' runs lost with their machine) write the files the README names for them, not results/ppo_screen.*.
 results=benchmark/results/ppo_screen
-case "$STAGE" in 9|10|11) results+="$STAGE" ;; 12|12b|13|13b) results+=12 ;; esac
+case "$STAGE" in 9|10|11) results+="$STAGE" ;; 12|12b|13|13b|14) results+=12 ;; esac
 earlier=()
 [[ "$STAGE" == 11 ]] && earlier=(--earlier benchmark/results/ppo_screen10.csv:k-no-value-clip=l-no-value-clip)
 python benchmark/summarize.py runs/ppo_screen "${earlier[@]}" --out "$results" --last 20 --title "PPO screen, " \
