@@ -146,10 +146,14 @@ if [[ "$STAGE" == 14 || "$STAGE" == all ]]; then
     sweep --envs Humanoid-v4 --seeds 1 --variant "d-log-std-0.5-no-value-clip=$n1 --no-value-clip" \
         --variant "d-log-std-0.5-entropy-0.001-no-value-clip=$n2 --no-value-clip"
 fi
+# Stage 14b: n1 (Hopper's lead, 2713 on 3 seeds; Humanoid seed 1: 1418) on Humanoid seeds 2 and 3, side by side.
+if [[ "$STAGE" == 14b || "$STAGE" == all ]]; then
+    sweep --envs Humanoid-v4 --seeds 2 3 --variant "d-log-std-0.5-no-value-clip=$n1 --no-value-clip"
+fi
 # The summaries of every run under runs/ppo_screen. Stages whose runs were summarized on their own (the earlier
 # stages' runs lost with their machine) write the files the README names for them, not results/ppo_screen.*.
 results=benchmark/results/ppo_screen
-case "$STAGE" in 9|10|11) results+="$STAGE" ;; 12|12b|13|13b|14) results+=12 ;; esac
+case "$STAGE" in 9|10|11) results+="$STAGE" ;; 12|12b|13|13b|14|14b) results+=12 ;; esac
 earlier=()
 [[ "$STAGE" == 11 ]] && earlier=(--earlier benchmark/results/ppo_screen10.csv:k-no-value-clip=l-no-value-clip)
 python benchmark/summarize.py runs/ppo_screen "${earlier[@]}" --out "$results" --last 20 --title "PPO screen, " \
