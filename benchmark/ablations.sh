@@ -14,30 +14,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS="${JOBS:-2}"
-if [[ "${ONLY:-}" == kl-penalty ]]; then
-    python benchmark/sweep.py --name ablations_defaults_guard --script ppo_continuous.py --envs HalfCheetah-v4 \
-        --seeds 1 2 3 --jobs "$JOBS" --variant kl-penalty="--objective kl-penalty"
-    python benchmark/summarize.py runs/ablations_defaults_guard \
-        --out benchmark/results/ablations_defaults_guard --last 20 --title "PPO ablations on the defaults, " \
-        --plot-tags losses/kl losses/clipfrac charts/learning_rate charts/updates_undone
-    python benchmark/training_stats.py runs/ablations_defaults_guard \
-        --out benchmark/results/ablations_defaults_guard_stats.md \
-        --tags charts/episodic_return losses/kl losses/clipfrac charts/learning_rate charts/updates_undone \
-        losses/kl_penalty_beta charts/policy_std losses/explained_variance
-    exit
-fi
-python benchmark/sweep.py --name ablations_defaults --script ppo_continuous.py --envs HalfCheetah-v4 \
-    --seeds 1 2 3 --jobs "$JOBS" \
-    --variant default= \
+name=ablations_defaults
+variants=(--variant default= \
     --variant no-value-clip=--no-value-clip \
     --variant constant-lr="--lr-schedule constant" \
     --variant no-bootstrap-truncated=--no-bootstrap-truncated \
     --variant kl-penalty="--objective kl-penalty" \
-    --variant kl-penalty-constant-lr="--objective kl-penalty --lr-schedule constant"
-python benchmark/summarize.py runs/ablations_defaults \
-    --out benchmark/results/ablations_defaults --last 20 --title "PPO ablations on the defaults, " \
+    --variant kl-penalty-constant-lr="--objective kl-penalty --lr-schedule constant")
+if [[ "${ONLY:-}" == kl-penalty ]]; then
+    name=ablations_defaults_guard
+    variants=(--variant kl-penalty="--objective kl-penalty")
+fi
+python benchmark/sweep.py --name "$name" --script ppo_continuous.py --envs HalfCheetah-v4 --seeds 1 2 3 \
+    --jobs "$JOBS" "${variants[@]}"
+python benchmark/summarize.py "runs/$name" --out "benchmark/results/$name" --last 20 \
+    --title "PPO ablations on the defaults, " \
     --plot-tags losses/kl losses/clipfrac charts/learning_rate losses/explained_variance
-python benchmark/training_stats.py runs/ablations_defaults \
-    --out benchmark/results/ablations_defaults_stats.md \
-    --tags charts/episodic_return losses/kl losses/clipfrac charts/learning_rate losses/kl_penalty_beta \
-    charts/policy_std losses/explained_variance
+python benchmark/training_stats.py "runs/$name" --out "benchmark/results/${name}_stats.md" \
+    --tags charts/episodic_return losses/kl losses/clipfrac charts/learning_rate charts/updates_undone \
+    losses/kl_penalty_beta charts/policy_std losses/explained_variance
