@@ -150,10 +150,16 @@ fi
 if [[ "$STAGE" == 14b || "$STAGE" == all ]]; then
     sweep --envs Humanoid-v4 --seeds 2 3 --variant "d-log-std-0.5-no-value-clip=$n1 --no-value-clip"
 fi
+# Stage 13c: m, the candidate carried on after stage 14b, on HalfCheetah seeds 1-3 (one lane) beside Ant seed 1.
+if [[ "$STAGE" == 13c || "$STAGE" == all ]]; then
+    JOBS=1 sweep --envs HalfCheetah-v4 --seeds 1 2 3 --variant "d-entropy-0.001=$m" &
+    JOBS=1 sweep --envs Ant-v4 --seeds 1 --variant "d-entropy-0.001=$m"
+    wait
+fi
 # The summaries of every run under runs/ppo_screen. Stages whose runs were summarized on their own (the earlier
 # stages' runs lost with their machine) write the files the README names for them, not results/ppo_screen.*.
 results=benchmark/results/ppo_screen
-case "$STAGE" in 9|10|11) results+="$STAGE" ;; 12|12b|13|13b|14|14b) results+=12 ;; esac
+case "$STAGE" in 9|10|11) results+="$STAGE" ;; 12|12b|13|13b|13c|14|14b) results+=12 ;; esac
 earlier=()
 [[ "$STAGE" == 11 ]] && earlier=(--earlier benchmark/results/ppo_screen10.csv:k-no-value-clip=l-no-value-clip)
 python benchmark/summarize.py runs/ppo_screen "${earlier[@]}" --out "$results" --last 20 --title "PPO screen, " \
