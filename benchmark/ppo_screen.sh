@@ -156,10 +156,19 @@ if [[ "$STAGE" == 13c || "$STAGE" == all ]]; then
     JOBS=1 sweep --envs Ant-v4 --seeds 1 --variant "d-entropy-0.001=$m"
     wait
 fi
+# Stage 15: n1 (log-std -0.5) on seed 1 of HalfCheetah, Walker2d and Ant. A policy acting in actions scaled to
+# [-1, 1] (the env's bounds) with n1's initial std is n1 on these three and Hopper (bounds +-1) and narrower on
+# Humanoid alone (bounds +-0.4, std 0.24 in its units): these runs are that candidate's too. One lane
+# HalfCheetah then Walker2d, the other Ant.
+if [[ "$STAGE" == 15 || "$STAGE" == all ]]; then
+    JOBS=1 sweep --envs HalfCheetah-v4 Walker2d-v4 --seeds 1 --variant "d-log-std-0.5=$n1" &
+    JOBS=1 sweep --envs Ant-v4 --seeds 1 --variant "d-log-std-0.5=$n1"
+    wait
+fi
 # The summaries of every run under runs/ppo_screen. Stages whose runs were summarized on their own (the earlier
 # stages' runs lost with their machine) write the files the README names for them, not results/ppo_screen.*.
 results=benchmark/results/ppo_screen
-case "$STAGE" in 9|10|11) results+="$STAGE" ;; 12|12b|13|13b|13c|14|14b) results+=12 ;; esac
+case "$STAGE" in 9|10|11) results+="$STAGE" ;; 12|12b|13|13b|13c|14|14b|15) results+=12 ;; esac
 earlier=()
 [[ "$STAGE" == 11 ]] && earlier=(--earlier benchmark/results/ppo_screen10.csv:k-no-value-clip=l-no-value-clip)
 python benchmark/summarize.py runs/ppo_screen "${earlier[@]}" --out "$results" --last 20 --title "PPO screen, " \
