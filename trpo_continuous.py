@@ -154,32 +154,57 @@ class Args:
     """hidden layer sizes of the actor and of the critic MLPs"""
     log_std_init: float = -1.0
     """initial log standard deviation of the Gaussian policy (-1: std 0.37, README, "TRPO defaults screen")"""
+    scale_actions: bool = False
+    """the policy acts in [-1, 1] per action dimension, mapped linearly onto the env's bounds, so --log-std-init
+    is relative to each dimension's half range; an env bounded by -1 and 1 is unchanged (scale_action_space)"""
 
 
 # ------------------------------------------------------------------------------------------------
 # Environments
 # ------------------------------------------------------------------------------------------------
-def make_env(env_id: str, video_dir: Optional[str] = None):
-    """A thunk creating one environment; with video_dir, the env records videos there."""
+def make_env(env_id: str, video_dir: Optional[str] = None, scale_actions: bool = False):
+    """A thunk creating one environment; with video_dir, the env records videos there; with scale_actions,
+    its actions are scaled to [-1, 1] (scale_action_space)."""
 
     def thunk():
         if video_dir is None:
-            return gym.make(env_id)
-        env = gym.make(env_id, render_mode="rgb_array")
-        return gym.wrappers.RecordVideo(env, video_dir, disable_logger=True)
+            env = gym.make(env_id)
+        else:
+            env = gym.make(env_id, render_mode="rgb_array")
+            env = gym.wrappers.RecordVideo(env, video_dir, disable_logger=True)
+        return scale_action_space(env) if scale_actions else env
 
     return thunk
 
 
-def make_vector_env(env_id: str, num_envs: int, video_dir: Optional[str] = None) -> gym.vector.VectorEnv:
-    """num_envs copies of env_id in SAME_STEP autoreset mode, with episode statistics.
+def unscale_action(u: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """--scale-actions: the env's action for a policy action u in [-1, 1]^n (per action dimension)
+        a = c + h * u,   c = (high + low) / 2,   h = (high - low) / 2,
+    so u = -1 and u = 1 are the env's bounds, and a Gaussian policy's std in u is a fraction of h.
+    Where low = -1 and high = 1 it is the identity, exactly."""
+    return ((high + low) / 2 + (high - low) / 2 * u).astype(low.dtype)
+
+
+def scale_action_space(env: gym.Env) -> gym.Env:
+    """--scale-actions: env as seen by a policy acting in [-1, 1]^n, its actions mapped by unscale_action.
+    An env whose bounds are already -1 and 1 is returned as it is."""
+    low, high = env.action_space.low, env.action_space.high
+    if np.all(low == -1) and np.all(high == 1):
+        return env
+    space = gym.spaces.Box(-1.0, 1.0, low.shape, env.action_space.dtype)
+    return gym.wrappers.TransformAction(env, lambda u: unscale_action(u, low, high), space)
+
+
+def make_vector_env(env_id: str, num_envs: int, video_dir: Optional[str] = None,
+                    scale_actions: bool = False) -> gym.vector.VectorEnv:
+    """num_envs copies of env_id (make_env) in SAME_STEP autoreset mode, with episode statistics.
 
     SAME_STEP: the step that ends an episode returns the reset observation, and the true final
     observation is in info["final_obs"]. The default NEXT_STEP mode would instead spend the next
     step on a reset whose (obs, reward 0) transition is not a real one.
     """
     envs = gym.vector.SyncVectorEnv(
-        [make_env(env_id, video_dir if i == 0 else None) for i in range(num_envs)],
+        [make_env(env_id, video_dir if i == 0 else None, scale_actions) for i in range(num_envs)],
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
     )
     return gym.wrappers.vector.RecordEpisodeStatistics(envs)  # info["episode"] on the done step
@@ -885,7 +910,7 @@ def start_run(args: Args, device: torch.device, given: set) -> Optional[Run]:
     else:
         run_name = args.run_name or f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     run_dir, purge_step = on_rank_zero(claim_run_dir, run_name, args, checkpoint, share=True)
-    check_env(args.env_id)  # the run's env: the checkpoint's when resuming
+    check_env(args.env_id, args.scale_actions)  # the run's env: the checkpoint's when resuming
     video_dir = f"videos/{run_name}" if args.capture_video and rank() == 0 else None
     tracker = on_rank_zero(Tracker, args, run_name, video_dir) if args.track else None  # before the writer
     writer = on_rank_zero(open_writer, run_dir, purge_step, args, checkpoint is None)  # None on other ranks
@@ -898,7 +923,7 @@ def start_run(args: Args, device: torch.device, given: set) -> Optional[Run]:
     if args.capture_video:
         check_video_support(args.env_id)
     num_envs = args.num_envs // world_size()  # this rank's envs: the global envs rank * num_envs, ... (seeds too)
-    envs = make_vector_env(args.env_id, num_envs, video_dir)
+    envs = make_vector_env(args.env_id, num_envs, video_dir, args.scale_actions)
     agent = build_agent(args, envs, device)  # the same weights on every rank: the same seed so far
     if rank() > 0:  # from here on, each rank draws its own actions and minibatches
         seed_rank(args.seed, rank())
@@ -1145,8 +1170,9 @@ def load_checkpoint(path: str, device: torch.device) -> dict:
     if missing:
         raise UserError(f"{path} is incomplete: it lacks {', '.join(missing)}")
     try:
+        checkpoint["args"].setdefault("scale_actions", False)  # written before the flag existed: the env's units
         Args(**checkpoint["args"])
-    except TypeError as e:
+    except (TypeError, AttributeError) as e:
         raise UserError(f"{path} holds settings this script does not know ({e})") from None
     return checkpoint
 
@@ -1156,8 +1182,8 @@ def load_checkpoint(path: str, device: torch.device) -> dict:
 # ------------------------------------------------------------------------------------------------
 def load_policy(path: str, device: str = "cpu"):
     """The policy a checkpoint holds, as a function for your own code: a batch of raw observations
-    (numpy, [batch, obs_dim]) -> the deterministic actions (numpy) that --eval-checkpoint takes, with the
-    run's saved observation normalization applied. For example:
+    (numpy, [batch, obs_dim]) -> the deterministic actions (numpy) in the env's units, as --eval-checkpoint
+    sends them, with the run's saved observation normalization applied. For example:
 
         from <this script's module name> import load_policy
         policy = load_policy("runs/<run>/checkpoint.pt")
@@ -1165,8 +1191,12 @@ def load_policy(path: str, device: str = "cpu"):
         action = policy(obs[None])[0]
     """
     device = torch.device(device)
-    agent, _ = agent_from_checkpoint(load_checkpoint(path, device), device)
-    return deterministic_policy(agent)
+    agent, train_args = agent_from_checkpoint(load_checkpoint(path, device), device)
+    policy = deterministic_policy(agent)
+    if not train_args.scale_actions:
+        return policy
+    space = gym.make(train_args.env_id).action_space  # a --scale-actions policy acts in [-1, 1]: to the env's units
+    return lambda obs: unscale_action(policy(obs), space.low, space.high)
 
 
 def agent_from_checkpoint(checkpoint: dict, device: torch.device):
@@ -1198,7 +1228,7 @@ def evaluate(checkpoint_path: str, episodes: int, device: torch.device, video_di
     """The returns of `episodes` episodes of the checkpoint's env under its deterministic policy."""
     agent, train_args = agent_from_checkpoint(load_checkpoint(checkpoint_path, device), device)
     policy = deterministic_policy(agent)
-    envs = make_vector_env(train_args.env_id, 1, video_dir)
+    envs = make_vector_env(train_args.env_id, 1, video_dir, train_args.scale_actions)
     returns = []
     obs, _ = envs.reset(seed=seed)
     while len(returns) < episodes:
@@ -1253,8 +1283,9 @@ def check_args(args: Args) -> None:
                             f"processes of torchrun (each takes an equal share)")
 
 
-def check_env(env_id: str) -> None:
-    """Raise UserError unless env_id is a registered env with Box observations and Box actions."""
+def check_env(env_id: str, scale_actions: bool = False) -> None:
+    """Raise UserError unless env_id is a registered env with Box observations and Box actions (with
+    scale_actions, finite action bounds)."""
     module, _, registered_id = env_id.rpartition(":")
     if module:  # "module:EnvName-v0": importing the module registers the env (gymnasium's convention)
         try:
@@ -1277,6 +1308,9 @@ def check_env(env_id: str) -> None:
         raise UserError(f"{env_id} has a discrete action space; use ppo_discrete.py")
     if not isinstance(action_space, gym.spaces.Box) or not isinstance(observation_space, gym.spaces.Box):
         raise UserError(f"{env_id} needs Box observation and action spaces, has {observation_space} and {action_space}")
+    if scale_actions and not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
+        raise UserError(f"--scale-actions needs finite action bounds; {env_id}'s are {action_space.low} to "
+                        f"{action_space.high}")
 
 
 def check_video_support(env_id: str) -> None:
