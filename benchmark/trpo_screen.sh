@@ -107,10 +107,16 @@ if [[ "$STAGE" == 12 || "$STAGE" == all ]]; then
     python benchmark/sweep.py --name trpo_screen --script trpo_continuous.py --jobs "$JOBS" \
         --envs Ant-v4 Hopper-v4 --seeds 1 --variant "envs-16-max-kl-0.04=--num-envs 16 --max-kl 0.04"
 fi
+# Stage 13 (Ant, seed 1): stage 10's two paused variants, the last of the issue's named levers not run: CG damping
+# 0.3 and the critic's Adam rate 3e-4.
+if [[ "$STAGE" == 13 || "$STAGE" == all ]]; then
+    python benchmark/sweep.py --name trpo_screen --script trpo_continuous.py --jobs "$JOBS" \
+        --envs Ant-v4 --seeds 1 --variant "cg-damping-0.3=--cg-damping 0.3" --variant "critic-lr-3e-4=--learning-rate 3e-4"
+fi
 # The summaries of every run under runs/trpo_screen. Stages whose runs were summarized on their own (the earlier
 # stages' runs lost with their machine) write the files the README names for them, not results/trpo_screen.*.
 results=benchmark/results/trpo_screen
-case "$STAGE" in 7|8) results+=7 ;;  9) results+=9 ;;  10|11) results+=10 ;; 12) results+=12 ;; esac
+case "$STAGE" in 7|8) results+=7 ;;  9) results+=9 ;;  10|11) results+=10 ;; 12|13) results+=12 ;; esac
 python benchmark/summarize.py runs/trpo_screen --out "$results" --last 20 --title "TRPO screen, " \
     --plot-tags losses/kl losses/backtracks charts/policy_std losses/explained_variance
 python benchmark/training_stats.py runs/trpo_screen --out "${results}_stats.md" \
