@@ -107,9 +107,13 @@ if [[ "$STAGE" == 12 || "$STAGE" == all ]]; then
     python benchmark/sweep.py --name trpo_screen --script trpo_continuous.py --jobs "$JOBS" \
         --envs Ant-v4 Hopper-v4 --seeds 1 --variant "envs-16-max-kl-0.04=--num-envs 16 --max-kl 0.04"
 fi
-# Stage 13 (Ant, seed 1): stage 10's two paused variants, the last of the issue's named levers not run: CG damping
-# 0.3 and the critic's Adam rate 3e-4.
+# Stage 13 (seed 1): --scale-actions on Humanoid (PPO's stage 19: d with it lifted Humanoid seeds 1-2 from 1105 and
+# 1216 to 1924 and 2064; the policy acts in [-1, 1], so TRPO's std there is 0.37 x 0.4 = 0.15; the four tasks
+# bounded by +-1 are unchanged), then stage 10's two paused Ant variants, the last of the issue's named levers not
+# run: CG damping 0.3 and the critic's Adam rate 3e-4. Two copies of this stage with JOBS=1 share the runs out.
 if [[ "$STAGE" == 13 || "$STAGE" == all ]]; then
+    python benchmark/sweep.py --name trpo_screen --script trpo_continuous.py --jobs "$JOBS" \
+        --envs Humanoid-v4 --seeds 1 --variant "scale-actions=--scale-actions"
     python benchmark/sweep.py --name trpo_screen --script trpo_continuous.py --jobs "$JOBS" \
         --envs Ant-v4 --seeds 1 --variant "cg-damping-0.3=--cg-damping 0.3" --variant "critic-lr-3e-4=--learning-rate 3e-4"
 fi
