@@ -10,7 +10,7 @@ then, under the RUN MANAGEMENT banner, what keeps a run safe and is not needed t
     python ppo_continuous.py --env-id Walker2d-v4 --no-value-clip   # any Box-action gymnasium env
     python ppo_continuous.py --env-id Humanoid-v4 --no-value-clip   # the users' command (README, Results)
     python ppo_continuous.py --num-envs 8 --num-steps 256 --minibatch-size 64 --update-epochs 10 \
-        --learning-rate 3e-4 --lr-schedule linear --log-std-init 0  # the course's recipe (earlier defaults)
+        --learning-rate 3e-4 --lr-schedule linear --log-std-init 0 --no-scale-actions  # the course's recipe
     python ppo_continuous.py --save-model                           # writes runs/<run>/checkpoint.pt
     python ppo_continuous.py --eval-checkpoint runs/<run>/checkpoint.pt --eval-episodes 10
     python ppo_continuous.py --resume runs/<run>/checkpoint.pt      # continue an interrupted run
@@ -18,8 +18,9 @@ then, under the RUN MANAGEMENT banner, what keeps a run safe and is not needed t
     tensorboard --logdir runs
 
 The defaults (16 envs x 256 steps, 10 epochs of 512-sample minibatches, lr 3e-4 adapted to a KL of 0.02,
-initial log-std -1) are the one setting that trained best across the five MuJoCo tasks in the README's
-screen (benchmark/ppo_screen.sh); no setting depends on the env.
+initial log-std -1 in actions scaled to [-1, 1]) are the one setting that trained best across the five MuJoCo
+tasks in the README's screen (benchmark/ppo_screen.sh); no setting depends on the env. The course's recipe,
+above, was the defaults before that screen.
 
 Gymnasium 1.x correctness: vector envs run in SAME_STEP autoreset mode, so the step that ends an
 episode returns the first observation of the next one and no reward-0 "reset transition" is ever
@@ -166,7 +167,7 @@ class Args:
     """hidden layer sizes of the actor and of the critic MLPs"""
     log_std_init: float = -1.0
     """initial log standard deviation of the Gaussian policy"""
-    scale_actions: bool = False
+    scale_actions: bool = True
     """the policy acts in [-1, 1] per action dimension, mapped linearly onto the env's bounds, so --log-std-init
     is relative to each dimension's half range; an env bounded by -1 and 1 is unchanged (scale_action_space)"""
 

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS="${JOBS:-2}"
-C2="--num-envs 16 --num-steps 256 --minibatch-size 512 --learning-rate 1e-4 --lr-schedule linear --log-std-init -1 --no-value-clip"
+# --no-scale-actions: these runs predate --scale-actions, which the defaults now turn on.
+C2="--num-envs 16 --num-steps 256 --minibatch-size 512 --learning-rate 1e-4 --lr-schedule linear --log-std-init -1 --no-value-clip --no-scale-actions"
 python benchmark/sweep.py --name humanoid --script ppo_continuous.py --envs Humanoid-v4 --seeds 1 2 \
     --jobs "$JOBS" --variant "c2=$C2" -- --total-timesteps 10000000
 python benchmark/summarize.py runs/humanoid --out benchmark/results/humanoid --last 20 --threshold 5000 \

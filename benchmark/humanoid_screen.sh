@@ -10,14 +10,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS="${JOBS:-2}"
-C1="--num-envs 16 --num-steps 256 --minibatch-size 512 --lr-schedule linear --log-std-init -1 --no-value-clip"
+# --no-scale-actions: these runs predate --scale-actions, which the defaults now turn on.
+C1="--num-envs 16 --num-steps 256 --minibatch-size 512 --lr-schedule linear --log-std-init -1 --no-value-clip --no-scale-actions"
 SWEEP="python benchmark/sweep.py --name humanoid_screen --script ppo_continuous.py --envs Humanoid-v4 --jobs $JOBS"
 $SWEEP --seeds 1 2 3 --variant "c1=$C1" -- --total-timesteps 2000000
 $SWEEP --seeds 1 \
     --variant "c1-log-std-0=${C1/--log-std-init -1/--log-std-init 0}" \
     --variant "c1-value-clip=${C1/ --no-value-clip/}" \
     -- --total-timesteps 2000000
-COURSE="--num-envs 8 --num-steps 256 --minibatch-size 64 --update-epochs 10 --learning-rate 3e-4 --lr-schedule linear --log-std-init 0"
+COURSE="--num-envs 8 --num-steps 256 --minibatch-size 64 --update-epochs 10 --learning-rate 3e-4 --lr-schedule linear --log-std-init 0 --no-scale-actions"
 $SWEEP --seeds 1 2 --variant "course-recipe=$COURSE" -- --total-timesteps 2000000
 $SWEEP --seeds 1 \
     --variant "c1-minibatch-2048=${C1/--minibatch-size 512/--minibatch-size 2048}" \

@@ -84,7 +84,7 @@ SCRIPT_CONFIG = {
     "ppo_continuous": {
         "tiny": ["--env-id", "Hopper-v4", "--num-envs", "2", "--num-steps", "64", "--minibatch-size", "32",
                  "--update-epochs", "2", "--hidden-sizes", "16", "16", "--total-timesteps", "256"],
-        "no_flags": PPO_NO_FLAGS,
+        "no_flags": PPO_NO_FLAGS + ["--no-scale-actions"],
         "tags": PPO_TAGS | {"charts/policy_std"},
         "other_kind_env": ("CartPole-v1", "ppo_discrete.py"),
         "resume_exact": ["--env-id", "HalfCheetah-v4", "--num-envs", "1", "--num-steps", "500",

@@ -129,7 +129,7 @@ def test_training_acts_in_minus_one_to_one_and_the_env_receives_its_units(name, 
     assert np.all(received >= LOW) and np.all(received <= HIGH)
     # Without the flag the policy acts in the env's units: the [0, 1] dimension is clipped at 0 about half the
     # time (P(a < 0) = 0.5 for a mean near 0), with it a sixth (P(u < -1) = 0.16). 64 samples each.
-    assert train_in_process(module, TINY + ["--log-std-init", "0", "--run-name", "u"]) == 0
+    assert train_in_process(module, TINY + ["--no-scale-actions", "--log-std-init", "0", "--run-name", "u"]) == 0
     received_plain = np.stack([np.stack(env.received) for env in inner_envs(recorders[1])], axis=1)
     assert np.mean(received_plain[..., 1] == 0.0) > 0.33 > np.mean(received[..., 1] == 0.0)
 
@@ -154,13 +154,18 @@ def test_evaluation_and_load_policy_act_in_the_envs_units(name, in_tmp, monkeypa
 
 def test_checkpoints_from_before_the_flag_act_in_the_envs_units(name, in_tmp):
     module = load(name)
-    assert train_in_process(module, TINY + ["--run-name", "old", "--save-model"]) == 0
+    assert train_in_process(module, TINY + ["--no-scale-actions", "--run-name", "old", "--save-model"]) == 0
     path = in_tmp / "runs" / "old" / "checkpoint.pt"
     checkpoint = torch.load(path, weights_only=True)
     del checkpoint["args"]["scale_actions"]
     torch.save(checkpoint, path)
     loaded = module.load_checkpoint(str(path), torch.device("cpu"))
     assert loaded["args"]["scale_actions"] is False  # whatever the default: the behaviour it was trained with
+
+
+def test_the_defaults_scale_actions_in_ppo_only(name):
+    """PPO's defaults act in [-1, 1] (its defaults screen, README); TRPO's defaults, from its own screen, do not."""
+    assert load(name).Args().scale_actions is (name == "ppo_continuous")
 
 
 def test_scale_actions_needs_finite_bounds(name):
