@@ -199,9 +199,9 @@ def test_resume_and_evaluate_check_the_checkpoints_env_not_the_default(name, in_
     assert train_in_process(module, tiny + ["--run-name", "env", "--save-model"]) == 0
     checked, original = [], module.check_env
 
-    def check_and_record(env_id):
+    def check_and_record(env_id, *rest):
         checked.append(env_id)
-        original(env_id)
+        original(env_id, *rest)
 
     monkeypatch.setattr(module, "check_env", check_and_record)
     checkpoint = str(in_tmp / "runs" / "env" / "checkpoint.pt")

@@ -309,7 +309,7 @@ def test_trpo_says_on_the_console_when_the_line_search_keeps_rejecting(name, in_
 def test_ctrl_c_during_start_up_is_one_line(name, in_tmp, monkeypatch, capsys):
     module = load(name)
 
-    def interrupted(env_id):  # Ctrl-C arrives while the env is being built, before training starts
+    def interrupted(*args):  # Ctrl-C arrives while the env is being built, before training starts
         raise KeyboardInterrupt
 
     monkeypatch.setattr(module, "check_env", interrupted)
