@@ -224,8 +224,9 @@ def make_vector_env(env_id: str, num_envs: int, video_dir: Optional[str] = None,
 
 
 def env_action(action: np.ndarray, action_space: gym.spaces.Space) -> np.ndarray:
-    """The action the env receives for a sampled (or deterministic) action: clipped to the env's bounds.
-    The unclipped sample is what the rollout stores and the update scores."""
+    """The action the env receives for a sampled (or deterministic) action: clipped to the env's bounds
+    (with --scale-actions, the scaled env's [-1, 1]). The unclipped sample is what the rollout stores and
+    the update scores."""
     return np.clip(action, action_space.low, action_space.high)
 
 
@@ -1238,8 +1239,10 @@ def load_policy(path: str, device: str = "cpu"):
     policy = deterministic_policy(agent)
     if not train_args.scale_actions:
         return policy
-    space = gym.make(train_args.env_id).action_space  # a --scale-actions policy acts in [-1, 1]: to the env's units
-    return lambda obs: unscale_action(policy(obs), space.low, space.high)
+    env = gym.make(train_args.env_id)  # a --scale-actions policy acts in [-1, 1]: to the env's units
+    low, high = env.action_space.low, env.action_space.high
+    env.close()
+    return lambda obs: unscale_action(policy(obs), low, high)
 
 
 def agent_from_checkpoint(checkpoint: dict, device: torch.device):

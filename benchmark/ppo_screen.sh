@@ -14,6 +14,11 @@ adaptive="--lr-schedule adaptive"
 sweep() {  # benchmark/sweep.py into runs/ppo_screen at 1M steps, JOBS runs at a time; arguments: --envs, --seeds, --variant
     python benchmark/sweep.py --name ppo_screen --script ppo_continuous.py "$@" --jobs "$JOBS" -- --total-timesteps 1000000
 }
+humanoid_two_lanes() {  # Humanoid seeds 1 and 3 in one lane, seed 2 in the other; arguments: variant name, flags
+    JOBS=1 sweep --envs Humanoid-v4 --seeds 1 3 --variant "$1=$2" &
+    JOBS=1 sweep --envs Humanoid-v4 --seeds 2 --variant "$1=$2"
+    wait
+}
 if [[ "$STAGE" == 1 || "$STAGE" == all ]]; then
     sweep --envs HalfCheetah-v4 Hopper-v4 Walker2d-v4 Ant-v4 --seeds 1 \
         --variant "a=--num-envs 8 --minibatch-size 256 $adaptive --adaptive-lr-target-kl 0.01 --log-std-init -1" \
@@ -172,10 +177,8 @@ fi
 # (Hopper 2713 on 3 seeds; stage 15 the others); on Humanoid (+-0.4) its std is 0.61 x 0.4 = 0.24, where n1's 0.61
 # cost 311 against d. Humanoid seeds 1 and 3 in one lane, seed 2 in the other.
 o="${n1/--no-scale-actions/--scale-actions}"
-if [[ "$STAGE" == 16 || "$STAGE" == all ]]; then
-    JOBS=1 sweep --envs Humanoid-v4 --seeds 1 3 --variant "d-log-std-0.5-scale-actions-no-value-clip=$o --no-value-clip" &
-    JOBS=1 sweep --envs Humanoid-v4 --seeds 2 --variant "d-log-std-0.5-scale-actions-no-value-clip=$o --no-value-clip"
-    wait
+if [[ "$STAGE" == 16 ]]; then  # not run (below), so not part of "all"
+    humanoid_two_lanes d-log-std-0.5-scale-actions-no-value-clip "$o --no-value-clip"
 fi
 # (Stage 16 was not run: stage 15's n1 Ant seed 1 ended at 1486, against d's 4017 and m's 3215, and o is n1 on Ant.
 # Ant's control cost, 0.5 x sum(a^2) per step, charges the initial std of 0.61 about 1 per step more than 0.37.)
@@ -197,7 +200,7 @@ fi
 # m's entropy bonus lifted Humanoid). Humanoid seeds 1-3 and Ant seed 1; lanes: Humanoid 1 then 3, Ant 1 then
 # Humanoid 2.
 m15="${m/0.02/0.015}"
-if [[ "$STAGE" == 18 || "$STAGE" == all ]]; then
+if [[ "$STAGE" == 18 ]]; then  # not run, so not part of "all"
     JOBS=1 sweep --envs Humanoid-v4 --seeds 1 3 --variant "d-entropy-0.001-target-kl-0.015-no-value-clip=$m15 --no-value-clip" &
     (JOBS=1 sweep --envs Ant-v4 --seeds 1 --variant "d-entropy-0.001-target-kl-0.015=$m15"
      JOBS=1 sweep --envs Humanoid-v4 --seeds 2 --variant "d-entropy-0.001-target-kl-0.015-no-value-clip=$m15 --no-value-clip")
@@ -208,9 +211,7 @@ fi
 # 0.15 (n1's wider 0.61 lost 311 there). Humanoid seeds 1 and 3 in one lane, seed 2 in the other.
 ds="${d/--no-scale-actions/--scale-actions}"
 if [[ "$STAGE" == 19 || "$STAGE" == all ]]; then
-    JOBS=1 sweep --envs Humanoid-v4 --seeds 1 3 --variant "d-scale-actions-no-value-clip=$ds --no-value-clip" &
-    JOBS=1 sweep --envs Humanoid-v4 --seeds 2 --variant "d-scale-actions-no-value-clip=$ds --no-value-clip"
-    wait
+    humanoid_two_lanes d-scale-actions-no-value-clip "$ds --no-value-clip"
 fi
 # The summaries of every run under runs/ppo_screen. Stages whose runs were summarized on their own (the earlier
 # stages' runs lost with their machine) write the files the README names for them, not results/ppo_screen.*.

@@ -171,12 +171,8 @@ class ActionRecorder(gym.vector.VectorWrapper):
         return (self.last_obs, *rest)
 
 
-@pytest.mark.parametrize("name", ALL_SCRIPTS)
-def test_load_policy_gives_the_actions_of_eval_checkpoint(name, in_tmp, monkeypatch):
-    module = load(name)
-    tiny = SCRIPT_CONFIG[name]["tiny"]
-    assert train_in_process(module, tiny + ["--run-name", "p", "--save-model"]) == 0
-    path = str(in_tmp / "runs" / "p" / "checkpoint.pt")
+def recording(module, monkeypatch):
+    """module.make_vector_env wrapped in ActionRecorder; the recorders, one per vector env built."""
     recorders, original = [], module.make_vector_env
 
     def recorded(*args, **kwargs):
@@ -184,6 +180,16 @@ def test_load_policy_gives_the_actions_of_eval_checkpoint(name, in_tmp, monkeypa
         return recorders[-1]
 
     monkeypatch.setattr(module, "make_vector_env", recorded)
+    return recorders
+
+
+@pytest.mark.parametrize("name", ALL_SCRIPTS)
+def test_load_policy_gives_the_actions_of_eval_checkpoint(name, in_tmp, monkeypatch):
+    module = load(name)
+    tiny = SCRIPT_CONFIG[name]["tiny"]
+    assert train_in_process(module, tiny + ["--run-name", "p", "--save-model"]) == 0
+    path = str(in_tmp / "runs" / "p" / "checkpoint.pt")
+    recorders = recording(module, monkeypatch)
     assert train_in_process(module, ["--eval-checkpoint", path, "--eval-episodes", "2"]) == 0
     [recorder] = recorders
     # On the device evaluation ran on (--cuda is on by default: the GPU where there is one)

@@ -9,6 +9,7 @@ import torch
 
 from conftest import CONTINUOUS_SCRIPTS, load
 from test_end_to_end import train_in_process
+from test_newcomer import recording
 
 pytestmark = pytest.mark.parametrize("name", CONTINUOUS_SCRIPTS)
 
@@ -83,30 +84,12 @@ def test_the_scaled_env_is_the_env_in_its_own_units(name):
 
 def inner_envs(vector_env):
     """The BoundedEnv instances inside make_vector_env's result."""
-    return [env.unwrapped for env in vector_env.env.env.envs]  # Recorder > RecordEpisodeStatistics > SyncVectorEnv
+    return [env.unwrapped for env in vector_env.env.env.envs]  # ActionRecorder > RecordEpisodeStatistics > SyncVectorEnv
 
 
-class Recorder(gym.vector.VectorWrapper):
-    """The actions the agent sent (after the script's own clip to the declared [-1, 1])."""
-
-    def __init__(self, env):
-        super().__init__(env)
-        self.sent = []
-
-    def step(self, actions):
-        self.sent.append(np.array(actions))
-        return self.env.step(actions)
-
-
-def recording(module, monkeypatch):
-    recorders, original = [], module.make_vector_env
-
-    def recorded(*args, **kwargs):
-        recorders.append(Recorder(original(*args, **kwargs)))
-        return recorders[-1]
-
-    monkeypatch.setattr(module, "make_vector_env", recorded)
-    return recorders
+def actions_sent(recorder):
+    """The actions the agent sent (after the script's own clip to the declared bounds), one array per step."""
+    return [action for _, action in recorder.pairs]
 
 
 def by_hand(sent):
@@ -121,7 +104,7 @@ def test_training_acts_in_minus_one_to_one_and_the_env_receives_its_units(name, 
     argv = TINY + ["--scale-actions", "--log-std-init", "0", "--run-name", "s", "--save-model"]
     assert train_in_process(module, argv) == 0
     [recorder] = recorders
-    sent = np.stack(recorder.sent)  # [steps, envs, 3]
+    sent = np.stack(actions_sent(recorder))  # [steps, envs, 3]
     received = np.stack([np.stack(env.received) for env in inner_envs(recorder)], axis=1)
     assert sent.shape == received.shape == (32, 2, 3)
     assert sent.min() == -1.0 and sent.max() == 1.0  # clipped in the scaled space: its bounds were reached
@@ -141,7 +124,7 @@ def test_evaluation_and_load_policy_act_in_the_envs_units(name, in_tmp, monkeypa
     recorders = recording(module, monkeypatch)
     assert train_in_process(module, ["--eval-checkpoint", path, "--eval-episodes", "2", "--no-cuda"]) == 0
     [recorder] = recorders
-    sent = np.concatenate(recorder.sent)
+    sent = np.concatenate(actions_sent(recorder))
     received = np.concatenate(inner_envs(recorder)[0].received).reshape(-1, 3)
     np.testing.assert_allclose(received, by_hand(np.clip(sent, -1, 1)), rtol=0, atol=1e-6)
     # The policy for one's own code gives the env's units directly: here the untrained mean is near u = 0,
