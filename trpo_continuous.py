@@ -41,7 +41,7 @@ import warnings
 from collections import deque
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Literal, NamedTuple, Optional
+from typing import Any, Literal, NamedTuple, NoReturn, Optional
 
 import gymnasium as gym
 import numpy as np
@@ -1502,6 +1502,21 @@ def quiet_writer_thread(hook_args) -> None:
 PEER_LOST = ("Connection closed by peer", "Connection reset by peer")  # gloo's words when another rank is gone
 
 
+def exit_process(code: int, leave_group: bool = True) -> NoReturn:
+    """Exit with status code. Under torchrun: leave the process group first (unless its peers are gone), flush
+    stdout and stderr, and end the process without the interpreter's shutdown (os._exit). Gloo's worker threads
+    may still be releasing the tensors of the last collective; one that asks for the GIL while Python shuts down
+    aborts the process (SIGABRT, "terminate called without an active exception"), and torchrun then reports a
+    finished run as failed. By this point the run has closed every file it writes."""
+    if not dist.is_initialized():
+        sys.exit(code)
+    if leave_group:
+        dist.destroy_process_group()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def cli() -> None:
     if int(os.environ.get("RANK", "0")) > 0:  # under torchrun, rank 0 alone reports a command-line error or --help
         with open(os.devnull, "w") as null, redirect_stdout(null), redirect_stderr(null):
@@ -1522,10 +1537,8 @@ def cli() -> None:
         if not (dist.is_initialized() and any(lost in str(e) for lost in PEER_LOST)):
             raise
         print(f"error: rank {rank()} stops: another rank has stopped (its error says why)", file=sys.stderr)
-        sys.exit(1)  # without destroying the process group: its peers are gone
-    if dist.is_initialized():
-        dist.destroy_process_group()
-    sys.exit(code)
+        exit_process(1, leave_group=False)  # its peers are gone
+    exit_process(code)
 
 
 if __name__ == "__main__":

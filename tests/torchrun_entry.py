@@ -26,5 +26,4 @@ if __name__ == "__main__":
                 "obs_count": run.agent.obs_rms.count, "return_count": run.reward_scaler.return_rms.count,
                 "return_rms": run.reward_scaler.return_rms.state_dict(), "iteration": run.iteration},
                os.path.join(out, f"rank{dist.get_rank()}.pt"))
-    dist.destroy_process_group()
-    sys.exit(code)
+    module.exit_process(code)  # as the script's command line ends
