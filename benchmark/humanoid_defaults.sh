@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The users' command with a 10M budget (issue 15): python ppo_continuous.py --env-id Humanoid-v4 --no-value-clip
 # --total-timesteps 10000000, default flags otherwise, seeds 1 and 2. Target: at least 6000 at 10M on both.
-# About 160 training minutes a run with both runs side by side on the 2-core machine (c2's 10M runs, the same
-# batch of 16 x 256, took 157-164): start it at the beginning of a session, with nothing else running.
+# About 125 training minutes a run with both runs side by side on the 2-core machine (d's took 122 and 128; c2's,
+# the same batch of 16 x 256 on an older machine, 157-164): start it at the beginning of a session, with nothing
+# else running.
 # Resumable: finished runs are skipped, unfinished ones resume from their 20-iteration checkpoints.
 # Into runs/humanoid_defaults_scaled and benchmark/results/humanoid_defaults_scaled*: the defaults since
 # --scale-actions became one (on Humanoid, the only one of the five tasks it changes). The results of the
