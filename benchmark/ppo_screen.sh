@@ -224,10 +224,20 @@ if [[ "$STAGE" == 20 || "$STAGE" == all ]]; then
      JOBS=1 sweep --envs Ant-v4 --seeds 1 --variant "ds-epochs-5=$q")
     wait
 fi
+# Stage 21: q on the rest of the suite (stage 20: Hopper 3098, 2205 and Humanoid seed 1 3454 with a clip fraction of
+# 0.26). Lane 21a: Humanoid seeds 2-3, then seed 1 of Walker2d and HalfCheetah; lane 21b (started when stage 20's
+# Ant seed 1 ends): Ant seeds 2-3, then seeds 2-3 of Walker2d and HalfCheetah.
+if [[ "$STAGE" == 21a || "$STAGE" == 21 || "$STAGE" == all ]]; then
+    JOBS=1 sweep --envs Humanoid-v4 --seeds 2 3 --variant "ds-epochs-5-no-value-clip=$q --no-value-clip"
+    JOBS=1 sweep --envs Walker2d-v4 HalfCheetah-v4 --seeds 1 --variant "ds-epochs-5=$q"
+fi
+if [[ "$STAGE" == 21b || "$STAGE" == 21 || "$STAGE" == all ]]; then
+    JOBS=1 sweep --envs Ant-v4 Walker2d-v4 HalfCheetah-v4 --seeds 2 3 --variant "ds-epochs-5=$q"
+fi
 # The summaries of every run under runs/ppo_screen. Stages whose runs were summarized on their own (the earlier
 # stages' runs lost with their machine) write the files the README names for them, not results/ppo_screen.*.
 results=benchmark/results/ppo_screen
-case "$STAGE" in 9|10|11) results+="$STAGE" ;; 12|12b|13|13b|13c|14|14b|15|16|17|18|19|20) results+=12 ;; esac
+case "$STAGE" in 9|10|11) results+="$STAGE" ;; 12|12b|13|13b|13c|14|14b|15|16|17|18|19|20|21|21a|21b) results+=12 ;; esac
 earlier=()
 [[ "$STAGE" == 11 ]] && earlier=(--earlier benchmark/results/ppo_screen10.csv:k-no-value-clip=l-no-value-clip)
 python benchmark/summarize.py runs/ppo_screen "${earlier[@]}" --out "$results" --last 20 --title "PPO screen, " \
