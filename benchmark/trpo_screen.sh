@@ -137,6 +137,13 @@ if [[ "$STAGE" == 16 || "$STAGE" == all ]]; then
     python benchmark/sweep.py --name trpo_screen --script trpo_continuous.py --jobs "$JOBS" \
         --envs Hopper-v4 Walker2d-v4 --seeds 1 2 3 --variant "cg-damping-0.2=--cg-damping 0.2"
 fi
+# STAGE=eval: the final policy of every finished run above with its deterministic (mean) action, 10 episodes each,
+# the protocol of sb3-contrib's and RL Zoo's published TRPO numbers (training returns stay the screen's measure):
+# benchmark/results/trpo_screen12_eval.md (the runs of stages 12-16, the ones whose checkpoints were at hand).
+if [[ "$STAGE" == eval ]]; then
+    bash benchmark/eval_runs.sh benchmark/results/trpo_screen12_eval.md trpo_continuous.py runs/trpo_screen/*/
+    exit
+fi
 # The summaries of every run under runs/trpo_screen. Stages whose runs were summarized on their own (the earlier
 # stages' runs lost with their machine) write the files the README names for them, not results/trpo_screen.*.
 results=benchmark/results/trpo_screen
