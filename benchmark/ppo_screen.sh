@@ -257,10 +257,20 @@ if [[ "$STAGE" == 23b || "$STAGE" == 23 || "$STAGE" == all ]]; then
     JOBS=1 sweep --envs Ant-v4 --seeds 2 --variant "ds-epochs-7=$q7"
     JOBS=1 sweep --envs Hopper-v4 --seeds 2 3 --variant "ds-epochs-7=$q7"
 fi
+# (Stage 23 was cut after Ant seeds 1-2, 2469 and 1614 at clip fractions of 0.30-0.31: below q's 2566 and 2618.)
+# Stage 24: ds on Ant again, seeds 1-3, on this machine: d's Ant runs (4017, 3039, 3250), which ds is bit for bit
+# on Ant, ran partly on a lent machine (stage 1 partly on its GPU) and their event files are gone, and every other
+# setting since has ended Ant at 1486-2750. Lanes: seeds 1 and 3; seed 2.
+if [[ "$STAGE" == 24a || "$STAGE" == 24 || "$STAGE" == all ]]; then
+    JOBS=1 sweep --envs Ant-v4 --seeds 1 3 --variant "ds=$ds"
+fi
+if [[ "$STAGE" == 24b || "$STAGE" == 24 || "$STAGE" == all ]]; then
+    JOBS=1 sweep --envs Ant-v4 --seeds 2 --variant "ds=$ds"
+fi
 # The summaries of every run under runs/ppo_screen. Stages whose runs were summarized on their own (the earlier
 # stages' runs lost with their machine) write the files the README names for them, not results/ppo_screen.*.
 results=benchmark/results/ppo_screen
-case "$STAGE" in 9|10|11) results+="$STAGE" ;; 12|12b|13|13b|13c|14|14b|15|16|17|18|19|20|21|21a|21b|22|22a|22b|23|23a|23b) results+=12 ;; esac
+case "$STAGE" in 9|10|11) results+="$STAGE" ;; 12|12b|13|13b|13c|14|14b|15|16|17|18|19|20|21|21a|21b|22|22a|22b|23|23a|23b|24|24a|24b) results+=12 ;; esac
 earlier=()
 [[ "$STAGE" == 11 ]] && earlier=(--earlier benchmark/results/ppo_screen10.csv:k-no-value-clip=l-no-value-clip)
 python benchmark/summarize.py runs/ppo_screen "${earlier[@]}" --out "$results" --last 20 --title "PPO screen, " \
