@@ -137,9 +137,19 @@ if [[ "$STAGE" == 16 || "$STAGE" == all ]]; then
     python benchmark/sweep.py --name trpo_screen --script trpo_continuous.py --jobs "$JOBS" \
         --envs Hopper-v4 Walker2d-v4 --seeds 1 2 3 --variant "cg-damping-0.2=--cg-damping 0.2"
 fi
+# Stage 17: the defaults again on Ant, Hopper and Walker2d, 3 seeds, this machine: the screen's and trpo.sh's runs of
+# the defaults lost their checkpoints between sessions, so their final policies cannot be evaluated with the
+# mean action (STAGE=eval, below) as the published sb3-contrib and RL Zoo numbers are. Lanes: Ant; Hopper, Walker2d.
+if [[ "$STAGE" == 17 || "$STAGE" == all ]]; then
+    python benchmark/sweep.py --name trpo_screen --script trpo_continuous.py --jobs 1 \
+        --envs Ant-v4 --seeds 1 2 3 --variant "default=" &
+    python benchmark/sweep.py --name trpo_screen --script trpo_continuous.py --jobs 1 \
+        --envs Hopper-v4 Walker2d-v4 --seeds 1 2 3 --variant "default="
+    wait
+fi
 # STAGE=eval: the final policy of every finished run above with its deterministic (mean) action, 10 episodes each,
 # the protocol of sb3-contrib's and RL Zoo's published TRPO numbers (training returns stay the screen's measure):
-# benchmark/results/trpo_screen12_eval.md (the runs of stages 12-16, the ones whose checkpoints were at hand).
+# benchmark/results/trpo_screen12_eval.md (the runs of stages 12-17, the ones whose checkpoints were at hand).
 if [[ "$STAGE" == eval ]]; then
     bash benchmark/eval_runs.sh benchmark/results/trpo_screen12_eval.md trpo_continuous.py runs/trpo_screen/*/
     exit
@@ -147,7 +157,7 @@ fi
 # The summaries of every run under runs/trpo_screen. Stages whose runs were summarized on their own (the earlier
 # stages' runs lost with their machine) write the files the README names for them, not results/trpo_screen.*.
 results=benchmark/results/trpo_screen
-case "$STAGE" in 7|8) results+=7 ;;  9) results+=9 ;;  10|11) results+=10 ;; 12|13|14|15|16) results+=12 ;; esac
+case "$STAGE" in 7|8) results+=7 ;;  9) results+=9 ;;  10|11) results+=10 ;; 12|13|14|15|16|17) results+=12 ;; esac
 python benchmark/summarize.py runs/trpo_screen --out "$results" --last 20 --title "TRPO screen, " \
     --plot-tags losses/kl losses/backtracks charts/policy_std losses/explained_variance
 python benchmark/training_stats.py runs/trpo_screen --out "${results}_stats.md" \
