@@ -151,7 +151,7 @@ fi
 # the protocol of sb3-contrib's and RL Zoo's published TRPO numbers (training returns stay the screen's measure):
 # benchmark/results/trpo_screen12_eval.md (the runs of stages 12-17, the ones whose checkpoints were at hand).
 if [[ "$STAGE" == eval ]]; then
-    bash benchmark/eval_runs.sh benchmark/results/trpo_screen12_eval.md trpo_continuous.py runs/trpo_screen/*/
+    bash benchmark/eval_runs.sh benchmark/results/trpo_screen12_eval.md trpo_continuous.py runs/trpo_screen/*
     exit
 fi
 # The summaries of every run under runs/trpo_screen. Stages whose runs were summarized on their own (the earlier
