@@ -3,16 +3,16 @@
     python benchmark/speed.py [--iterations 6] [--min-steps 12288] [--out benchmark/results/speed]
 
 For every (script, config) below, in one run on this machine:
-1. env-only rate: the script's own vector env (its make_vector_env: same wrappers, same autoreset mode)
-   stepped with random actions drawn beforehand, so only envs.step is timed. This is the simulator's limit.
-2. training: the script itself, run as a subprocess for one warm-up iteration and then at least
-   --iterations iterations (and --min-steps steps), writing TensorBoard events to a temporary directory.
-   Per iteration, the wall time is the gap between the iteration's logged scalars and the previous
-   iteration's (so everything is counted: rollout, GAE, update, logging); the split comes from the
-   time/* scalars the script logs: env stepping (time/env_seconds), policy inference and storage during
-   the rollout (time/rollout_seconds - env), GAE (time/gae_seconds), update (time/update_seconds), and
-   the rest (schedules, logging).
-3. ratio = training SPS / env-only SPS.
+1. env-only SPS: the script's own vector env (its make_envs: same wrappers, same autoreset mode, the
+   script's action scaling) stepped with random actions drawn beforehand, so only envs.step is
+   timed. This is the simulator's limit.
+2. training SPS: the script itself, run as a subprocess for one warm-up iteration and then at least
+   --iterations iterations (and --min-steps steps), writing TensorBoard events to a temporary
+   directory. The script logs charts/SPS once per iteration, after the iteration's work; the wall
+   times of those events bound the timed iterations, so everything is counted (rollout, GAE,
+   update, logging): training SPS = timed steps / (the last event's wall time - the warm-up
+   iteration's event's wall time).
+3. ratio = training SPS / env-only SPS: the share of the simulator's rate that training keeps.
 
 Configs: A is the classic PPO-paper setting (one env x 2048 steps, hidden 64 64, minibatch 64, 10
 epochs); B is the script's defaults. The continuous scripts run HalfCheetah-v4, the discrete one
@@ -20,9 +20,9 @@ CartPole-v1. Run it with nothing else busy on the machine: it times wall clock.
 
     python benchmark/speed.py --ranks 2 [--out benchmark/results/speed_torchrun]
 
-instead measures data parallelism: for each case of RANK_CASES, the training SPS of one process and of
-`torchrun --standalone --nproc_per_node 2` with the same flags (the same global --num-envs and batch),
-one after the other in the same run, and their ratio.
+instead measures data parallelism: for each case of RANK_CASES, the training SPS of one process
+and of `torchrun --standalone --nproc_per_node 2` with the same flags (the same global --num-envs
+and batch), one after the other in the same run, and their ratio.
 """
 
 import argparse
@@ -41,21 +41,22 @@ import numpy as np
 from summarize import load_events
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG_A = ["--num-envs", "1", "--num-steps", "2048", "--hidden-sizes", "64", "64", "--minibatch-size", "64",
-            "--update-epochs", "10"]
+CONFIG_A = ["--num-envs", "1", "--num-steps", "2048", "--hidden-sizes", "64", "64",
+            "--minibatch-size", "64", "--update-epochs", "10"]
 CASES = [  # (script, env id, config name, flags)
-    # A as it was measured before PPO's defaults changed (the course's schedule and initial std, typed)
-    ("ppo_continuous", "HalfCheetah-v4", "A", CONFIG_A + ["--lr-schedule", "linear", "--log-std-init", "0"]),
+    # A as measured before PPO's defaults changed (the course's schedule and initial std, typed)
+    ("ppo_continuous", "HalfCheetah-v4", "A",
+     CONFIG_A + ["--lr-schedule", "linear", "--log-std-init", "0"]),
     ("ppo_continuous", "HalfCheetah-v4", "B", []),
     ("trpo_continuous", "HalfCheetah-v4", "A", CONFIG_A),
     ("trpo_continuous", "HalfCheetah-v4", "B", []),
     ("ppo_discrete", "CartPole-v1", "A", CONFIG_A),
     ("ppo_discrete", "CartPole-v1", "B", []),
 ]
-PHASES = ["env", "inference", "gae", "update", "other"]
 RANK_CASES = [  # (script, env id, config name, flags) for --ranks
     ("ppo_continuous", "HalfCheetah-v4", "B", []),
-    ("ppo_continuous", "HalfCheetah-v4", "B-16x256-mb512", ["--num-envs", "16", "--minibatch-size", "512"]),
+    ("ppo_continuous", "HalfCheetah-v4", "B-16x256-mb512",
+     ["--num-envs", "16", "--minibatch-size", "512"]),
     ("trpo_continuous", "HalfCheetah-v4", "B", []),
     ("ppo_discrete", "CartPole-v1", "B", []),
 ]
@@ -66,12 +67,14 @@ def parse_script_args(script: str, env_id: str, flags: list):
     import tyro
 
     module = importlib.import_module(script)
-    return module, tyro.cli(module.Args, args=["--env-id", env_id, *flags])
+    cli = getattr(module, "RunArgs", module.Args)  # RunArgs: Args and the run's own flags
+    return module, tyro.cli(cli, args=["--env-id", env_id, *flags])
 
 
 def env_only_rate(module, args, steps: int, seed: int = 0) -> float:
     """Steps per second of the script's vector env under random actions (drawn before timing)."""
-    envs = module.make_vector_env(args.env_id, args.num_envs)
+    options = {"scale_actions": args.scale_actions} if hasattr(args, "scale_actions") else {}
+    envs = module.make_envs(args.env_id, args.num_envs, **options)
     envs.action_space.seed(seed)
     envs.reset(seed=seed)
     batches = math.ceil(steps / args.num_envs)
@@ -86,11 +89,23 @@ def env_only_rate(module, args, steps: int, seed: int = 0) -> float:
     return batches * args.num_envs / seconds
 
 
-def training_rate(script: str, env_id: str, flags: list, batch_size: int, iterations: int, ranks: int = 1) -> dict:
-    """Run the script for 1 + iterations iterations; SPS and time split over all but the first. ranks > 1:
-    under torchrun with that many processes (the split is then rank 0's)."""
-    launcher = [sys.executable] if ranks == 1 else [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                                                   "--nproc_per_node", str(ranks)]
+def sps_from_events(events: list, batch_size: int) -> float:
+    """Training SPS from the charts/SPS events of a run, one per iteration, each logged after its
+    iteration's work: the steps of every iteration after the first over the wall time between the
+    first event and the last."""
+    ends = sorted(event.wall_time for event in events)
+    if len(ends) < 2 or ends[-1] <= ends[0]:
+        raise ValueError(f"{len(ends)} charts/SPS events: too few to time an iteration")
+    return (len(ends) - 1) * batch_size / (ends[-1] - ends[0])
+
+
+def training_rate(script: str, env_id: str, flags: list, batch_size: int, iterations: int,
+                  ranks: int = 1) -> float:
+    """Training SPS of the script over `iterations` iterations after a warm-up one; ranks > 1: under
+    torchrun with that many processes (timed by rank 0's events)."""
+    launcher = [sys.executable]
+    if ranks > 1:
+        launcher += ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(ranks)]
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = os.path.join(tmp, "runs", "run")
         command = [*launcher, os.path.join(ROOT, f"{script}.py"), "--env-id", env_id, *flags,
@@ -99,75 +114,70 @@ def training_rate(script: str, env_id: str, flags: list, batch_size: int, iterat
         result = subprocess.run(command, cwd=tmp, capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
-        scalars = load_events(run_dir)
-    # One SPS scalar per iteration: its wall time marks the end of the iteration's work.
-    ends = np.array([event.wall_time for event in scalars["charts/SPS"]])
-    seconds = float(ends[-1] - ends[0])  # iterations 2 .. 1 + iterations
-
-    def total(tag):
-        return float(sum(event.value for event in scalars[tag][1:]))
-
-    env, rollout, gae, update = (total(f"time/{name}_seconds") for name in ("env", "rollout", "gae", "update"))
-    split = {"env": env, "inference": rollout - env, "gae": gae, "update": update,
-             "other": seconds - rollout - gae - update}
-    return {"sps": iterations * batch_size / seconds, "seconds": seconds,
-            "split": {phase: value / seconds for phase, value in split.items()}}
+        events = load_events(run_dir)["charts/SPS"]
+    return sps_from_events(events, batch_size)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--iterations", type=int, default=6, help="timed iterations after the warm-up (at least)")
-    parser.add_argument("--min-steps", type=int, default=12288, help="timed environment steps (at least)")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--iterations", type=int, default=6,
+                        help="timed iterations after the warm-up (at least)")
+    parser.add_argument("--min-steps", type=int, default=12288,
+                        help="timed environment steps (at least)")
     parser.add_argument("--only", nargs="*", default=None, help="run only these scripts")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[],
-                        help="flags added to every training run (e.g. --extra --compile)")
+                        help="flags added to every training run (e.g. --extra --no-cuda)")
     parser.add_argument("--ranks", type=int, default=1,
-                        help="above 1: compare one process with torchrun --nproc_per_node RANKS (RANK_CASES)")
-    parser.add_argument("--out", default=None, help="output prefix: <out>.md and <out>.csv (default: "
-                        "benchmark/results/speed, or benchmark/results/speed_torchrun with --ranks)")
+                        help="above 1: compare one process with torchrun --nproc_per_node RANKS "
+                             "(RANK_CASES)")
+    parser.add_argument("--out", default=None,
+                        help="output prefix: <out>.md and <out>.csv (default: "
+                             "benchmark/results/speed, or benchmark/results/speed_torchrun with "
+                             "--ranks)")
     args = parser.parse_args()
     if args.out is None:
-        args.out = os.path.join(ROOT, "benchmark", "results", "speed" if args.ranks == 1 else "speed_torchrun")
+        name = "speed" if args.ranks == 1 else "speed_torchrun"
+        args.out = os.path.join(ROOT, "benchmark", "results", name)
     sys.path.insert(0, ROOT)
     import torch
 
     load = os.getloadavg()[0]
-    header = (f"Machine: {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
-              f"torch {torch.__version__}, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}; "
-              f"load average before the run {load:.2f}.")
+    cpu = platform.processor() or platform.machine()
+    header = (f"Machine: {os.cpu_count()} CPU cores ({cpu}), "
+              f"torch {torch.__version__}, Python {platform.python_version()}, "
+              f"{time.strftime('%Y-%m-%d')}; load average before the run {load:.2f}.")
     print(header, flush=True)
     if args.ranks > 1:
         return compare_ranks(args, header)
     rows = []
-    for script, env_id, config, flags, module, run_args, batch_size, iterations in cases(CASES, args):
+    for case in cases(CASES, args):
+        script, env_id, config, flags, module, run_args, batch_size, iterations = case
         env_sps = env_only_rate(module, run_args, steps=max(args.min_steps, 2 * batch_size))
-        train = training_rate(script, env_id, flags, batch_size, iterations)
-        row = {"script": f"{script}.py", "env": env_id, "config": config, "flags": " ".join(flags) or "(defaults)",
-               "batch": batch_size, "env_sps": env_sps, "train_sps": train["sps"],
-               "ratio": train["sps"] / env_sps, **{f"{p}_share": train["split"][p] for p in PHASES}}
+        train_sps = training_rate(script, env_id, flags, batch_size, iterations)
+        row = {"script": f"{script}.py", "env": env_id, "config": config,
+               "flags": " ".join(flags) or "(defaults)", "batch": batch_size, "env_sps": env_sps,
+               "train_sps": train_sps, "ratio": train_sps / env_sps}
         rows.append(row)
-        print(f"{row['script']:20} {config} {env_id:15} env-only {env_sps:8.0f} SPS | training {train['sps']:6.0f} "
-              f"SPS | ratio {row['ratio']:.2f} | " + " ".join(f"{p} {100 * train['split'][p]:4.1f}%" for p in PHASES),
-              flush=True)
+        print(f"{row['script']:20} {config} {env_id:15} env-only {env_sps:8.0f} SPS | "
+              f"training {train_sps:6.0f} SPS | ratio {row['ratio']:.2f}", flush=True)
 
     lines = [header, "",
-             "| script | env | config | batch | env-only SPS | training SPS | ratio | env | inference | GAE | update "
-             "| other |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| script | env | config | batch | env-only SPS | training SPS | ratio |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['script']} | {r['env']} | {r['config']} | {r['batch']} | {r['env_sps']:,.0f} | "
-                     f"{r['train_sps']:,.0f} | {r['ratio']:.2f} | "
-                     + " | ".join(f"{100 * r[f'{p}_share']:.0f}%" for p in PHASES) + " |")
-    lines += ["", "Config A: " + " ".join(CONFIG_A) + " (ppo_continuous.py also --lr-schedule linear "
-              "--log-std-init 0, its earlier defaults). Config B: the script's defaults. The phase columns "
-              "are shares of the training wall time."]
+        lines.append(f"| {r['script']} | {r['env']} | {r['config']} | {r['batch']} | "
+                     f"{r['env_sps']:,.0f} | {r['train_sps']:,.0f} | {r['ratio']:.2f} |")
+    lines += ["", "Config A: " + " ".join(CONFIG_A) + " (ppo_continuous.py also --lr-schedule "
+              "linear --log-std-init 0, its earlier defaults). Config B: the script's defaults. "
+              "Ratio: training SPS / env-only SPS."]
     write_results(args.out, lines, rows)
     return 0
 
 
 def cases(table: list, args):
-    """The cases of table that --only selects, with --extra added to their flags, each with the script's
-    module, its parsed Args, its batch size and the number of timed iterations."""
+    """The cases of table that --only selects, with --extra added to their flags, each with the
+    script's module, its parsed Args, its batch size and the number of timed iterations."""
     for script, env_id, config, flags in table:
         if args.only and script not in args.only:
             continue
@@ -185,41 +195,39 @@ def write_results(out: str, lines: list, rows: list) -> None:
     with open(f"{out}.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows({k: f"{v:.4f}" if isinstance(v, float) else v for k, v in r.items()} for r in rows)
+        writer.writerows({k: f"{v:.4f}" if isinstance(v, float) else v for k, v in r.items()}
+                         for r in rows)
     print(f"wrote {out}.md, {out}.csv")
 
 
 def compare_ranks(args, header: str) -> int:
-    """--ranks N: training SPS of one process and of N torchrun processes, same flags, side by side."""
-    latency = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
-                              str(args.ranks), os.path.join(ROOT, "benchmark", "allreduce_latency.py")],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    """--ranks N: training SPS of one process and of N torchrun processes, same flags, side by
+    side."""
+    latency = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+         str(args.ranks), os.path.join(ROOT, "benchmark", "allreduce_latency.py")],
+        capture_output=True, text=True, check=True).stdout.strip()
     header += f" Measured first (benchmark/allreduce_latency.py): {latency}."
     print(latency, flush=True)
-    rows = []
+    n, rows = args.ranks, []
     for script, env_id, config, flags, _, _, batch_size, iterations in cases(RANK_CASES, args):
         single = training_rate(script, env_id, flags, batch_size, iterations)
-        parallel = training_rate(script, env_id, flags, batch_size, iterations, ranks=args.ranks)
-        row = {"script": f"{script}.py", "env": env_id, "config": config, "flags": " ".join(flags) or "(defaults)",
-               "batch": batch_size, "sps_1": single["sps"], f"sps_{args.ranks}": parallel["sps"],
-               "speedup": parallel["sps"] / single["sps"],
-               **{f"{p}_share_1": single["split"][p] for p in PHASES},
-               **{f"{p}_share_{args.ranks}": parallel["split"][p] for p in PHASES}}
+        parallel = training_rate(script, env_id, flags, batch_size, iterations, ranks=n)
+        row = {"script": f"{script}.py", "env": env_id, "config": config,
+               "flags": " ".join(flags) or "(defaults)", "batch": batch_size, "sps_1": single,
+               f"sps_{n}": parallel, "speedup": parallel / single}
         rows.append(row)
-        print(f"{row['script']:20} {config:15} {env_id:15} 1 process {single['sps']:6.0f} SPS | {args.ranks} ranks "
-              f"{parallel['sps']:6.0f} SPS | x{row['speedup']:.2f}", flush=True)
-    n = args.ranks
+        print(f"{row['script']:20} {config:15} {env_id:15} 1 process {single:6.0f} SPS | {n} ranks "
+              f"{parallel:6.0f} SPS | x{row['speedup']:.2f}", flush=True)
     lines = [header, "",
-             f"| script | env | config | batch | 1 process SPS | {n} ranks SPS | speedup | update share, 1 / {n} "
-             f"| env share, 1 / {n} |", "|---|---|---|---|---|---|---|---|---|"]
+             f"| script | env | config | batch | 1 process SPS | {n} ranks SPS | speedup |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['script']} | {r['env']} | {r['config']} | {r['batch']} | {r['sps_1']:,.0f} | "
-                     f"{r[f'sps_{n}']:,.0f} | {r['speedup']:.2f} | {100 * r['update_share_1']:.0f}% / "
-                     f"{100 * r[f'update_share_{n}']:.0f}% | {100 * r['env_share_1']:.0f}% / "
-                     f"{100 * r[f'env_share_{n}']:.0f}% |")
-    lines += ["", f"{n} ranks: torchrun --standalone --nproc_per_node {n}, gloo, one torch thread per process; the "
-              f"same flags, so the same global envs, batch and minibatch. B: the script's defaults. Shares: of "
-              f"rank 0's training wall time."]
+        lines.append(f"| {r['script']} | {r['env']} | {r['config']} | {r['batch']} | "
+                     f"{r['sps_1']:,.0f} | {r[f'sps_{n}']:,.0f} | {r['speedup']:.2f} |")
+    lines += ["", f"{n} ranks: torchrun --standalone --nproc_per_node {n}, gloo, one torch thread "
+              f"per process; the same flags, so the same global envs, batch and minibatch. B: the "
+              f"script's defaults."]
     write_results(args.out, lines, rows)
     return 0
 

@@ -1,18 +1,20 @@
-"""Read a sweep's TensorBoard event files and write its results: a markdown/CSV table and PNG curves.
+"""Read a sweep's TensorBoard event files and write its results: a markdown/CSV table, PNG curves.
 
     python benchmark/summarize.py runs/halfcheetah_ppo --out benchmark/results/halfcheetah_ppo \
         [--threshold 475] [--last 20] [--plot-tags losses/kl losses/clipfrac]
 
-Runs are the directories runs/<sweep>/<variant>__<env>__<seed>/ written by sweep.py. Per run:
-the final return is the mean episodic (training) return of its last --last episodes; with --threshold,
-also the first step at which the mean of the last --last episodes reached it. Per variant and env:
-mean and std of those over seeds. Curves: episodic return binned over environment steps, mean over
-seeds with a band of +- one std (matplotlib, from benchmark/requirements.txt).
+Runs are the directories runs/<sweep>/<variant>__<env>__<seed>/ written by sweep.py. Per run: the
+final return is the mean episodic (training) return of its last --last episodes; with --threshold,
+also the first step at which the mean of the last --last episodes reached it; and its training
+minutes (training_minutes). Per variant and env: mean and std of those over seeds. Curves: episodic
+return binned over environment steps, mean over seeds with a band of +- one std (matplotlib, from
+benchmark/requirements.txt; without it the table and the CSV are still written, and one line says
+what the plot needs).
 
---earlier FILE.csv:VARIANT[=NAME] adds to the table the rows of VARIANT in a results CSV this script wrote
-earlier (renamed NAME), for runs whose event files are gone: they count in the table's means with the
-values the CSV recorded, and have no curves (the plot's legend counts the seeds it drew). A run present
-under the sweep directories supersedes an earlier row of the same variant, env and seed.
+--earlier FILE.csv:VARIANT[=NAME] adds to the table the rows of VARIANT in a results CSV this script
+wrote earlier (renamed NAME), for runs whose event files are gone: they count in the table's means
+with the values the CSV recorded, and have no curves (the plot's legend counts the seeds it drew). A
+run present under the sweep directories supersedes an earlier row of the same variant, env and seed.
 """
 
 import argparse
@@ -27,20 +29,22 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 
 def load_events(run_dir: str) -> dict:
-    """Every scalar event of a run (all of them, not a sample): {tag: [event(wall_time, step, value), ...]}."""
+    """Every scalar event of a run (all, not a sample):
+    {tag: [event(wall_time, step, value), ...]}."""
     accumulator = EventAccumulator(run_dir, size_guidance={"scalars": 0})
     accumulator.Reload()
     return {tag: accumulator.Scalars(tag) for tag in accumulator.Tags()["scalars"]}
 
 
-# Tags renamed in the scripts: new name -> the name runs written before the rename logged the same scalar under.
+# Tags renamed in the scripts: new name -> the name older runs logged the same scalar under.
 OLDER_NAMES = {"losses/minibatch_approx_kl": "losses/approx_kl",
-               "losses/minibatch_old_approx_kl": "losses/old_approx_kl", "losses/kl_penalty_beta": "losses/kl_beta"}
+               "losses/minibatch_old_approx_kl": "losses/old_approx_kl",
+               "losses/kl_penalty_beta": "losses/kl_beta"}
 
 
 def read_scalars(run_dir: str, tags) -> dict:
-    """{tag: (steps, values)} for the tags the run logged, one value per step (the last one logged); a tag
-    renamed since the run was written is read under its older name (OLDER_NAMES)."""
+    """{tag: (steps, values)} for the tags the run logged, one value per step (the last one logged);
+    a tag renamed since the run was written is read under its older name (OLDER_NAMES)."""
     events, out = load_events(run_dir), {}
     for tag in tags:
         logged_as = tag if tag in events else OLDER_NAMES.get(tag)
@@ -57,18 +61,29 @@ def read_episodes(run_dir: str):
     return np.array([s for s, _, _ in ordered]), np.array([v for _, _, v in ordered])
 
 
+# Older versions of the scripts logged the seconds of each iteration's phases under these tags.
 TIME_TAGS = ("time/rollout_seconds", "time/gae_seconds", "time/update_seconds")
+MAX_GAP_SECONDS = 600  # a longer gap between two consecutive events is a pause, not training
 
 
 def training_minutes(run_dir: str) -> float:
-    """Minutes spent in rollouts, GAE and updates (the scripts' time/* scalars summed over iterations): the
-    run's wall time without the gaps of an interrupted and resumed run (a process paused mid-phase counts)."""
+    """Minutes the run spent training, without the pause of a run stopped and resumed later.
+
+    Runs with the time/* scalars (older versions of the scripts): rollouts, GAE and updates summed
+    over iterations. Other runs: the gaps between the wall times of consecutive scalar events,
+    summed, leaving out gaps longer than MAX_GAP_SECONDS (the first iteration, before the first
+    event, is not counted)."""
     scalars = read_scalars(run_dir, TIME_TAGS)
-    return sum(values.sum() for _, values in scalars.values()) / 60
+    if scalars:
+        return sum(values.sum() for _, values in scalars.values()) / 60
+    events = load_events(run_dir)
+    gaps = np.diff(np.sort([event.wall_time for tag in events for event in events[tag]]))
+    return float(gaps[gaps <= MAX_GAP_SECONDS].sum()) / 60
 
 
 def steps_to_threshold(steps, returns, threshold: float, window: int):
-    """First step at which the mean of the last `window` episodes is at least threshold (None if never)."""
+    """First step at which the mean of the last `window` episodes is at least threshold (None if
+    never)."""
     for i in range(window - 1, len(returns)):
         if returns[i - window + 1:i + 1].mean() >= threshold:
             return int(steps[i])
@@ -76,8 +91,8 @@ def steps_to_threshold(steps, returns, threshold: float, window: int):
 
 
 def steps_staying_above(steps, returns, threshold: float, window: int):
-    """First step from which the mean of the last `window` episodes stays at least threshold until the end of
-    the run (None if the run ends below it)."""
+    """First step from which the mean of the last `window` episodes stays at least threshold until
+    the end of the run (None if the run ends below it)."""
     first = None
     for i in range(len(returns) - 1, window - 2, -1):
         if returns[i - window + 1:i + 1].mean() < threshold:
@@ -102,128 +117,114 @@ def parse_run_name(name: str):
 
 
 def find_runs(sweep_dirs) -> list:
-    """(label, run_dir) of every run under the sweep directories; "LABEL=DIR" labels the runs of DIR."""
+    """(label, run_dir) of every run under the sweep directories; "LABEL=DIR" labels DIR's runs."""
     labelled = [sweep.split("=", 1) if "=" in sweep else ("", sweep) for sweep in sweep_dirs]
-    return sorted((label, d) for label, sweep in labelled for d in glob.glob(os.path.join(sweep, "*__*__*"))
-                  if os.path.isdir(d))
+    return sorted((label, d) for label, sweep in labelled
+                  for d in glob.glob(os.path.join(sweep, "*__*__*")) if os.path.isdir(d))
+
+
+def csv_columns(last: int) -> list:
+    return ["variant", "env", "seed", "finished", "last_episode_step", f"final_return_last{last}",
+            "steps_to_threshold", "steps_staying_above_threshold", "training_minutes"]
 
 
 def earlier_rows(spec: str, last: int) -> list:
-    """The per-run rows of one --earlier FILE.csv:VARIANT[=NAME], as main() keeps them (without curves)."""
+    """The per-run rows of one --earlier FILE.csv:VARIANT[=NAME], as main() keeps them (without
+    curves)."""
     path, _, selection = spec.rpartition(":")
     variant, _, name = selection.partition("=")
     if not path or not variant:
         raise ValueError(f"{spec!r} must look like FILE.csv:VARIANT or FILE.csv:VARIANT=NAME")
-    columns = ["variant", "env", "seed", "finished", "last_episode_step", f"final_return_last{last}",
-               "steps_to_threshold", "steps_staying_above_threshold", "training_minutes"]
     rows = []
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        missing = [c for c in csv_columns(last) if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path} is not a results CSV of this script with --last {last} (no column {missing[0]})")
+            raise ValueError(f"{path} is not a results CSV of this script with --last {last} "
+                             f"(no column {missing[0]})")
         for row in reader:
             if row["variant"] != variant:
                 continue
+            to_threshold, stays_above = (row["steps_to_threshold"],
+                                         row["steps_staying_above_threshold"])
             rows.append({
                 "variant": name or variant, "env": row["env"], "seed": int(row["seed"]),
                 "done": row["finished"] == "True", "last_step": int(row["last_episode_step"]),
-                "final": float(row[f"final_return_last{last}"]), "minutes": float(row["training_minutes"]),
-                "to_threshold": int(row["steps_to_threshold"]) if row["steps_to_threshold"] else None,
-                "stays_above": int(row["steps_staying_above_threshold"]) if row["steps_staying_above_threshold"]
-                else None,
+                "final": float(row[f"final_return_last{last}"]),
+                "minutes": float(row["training_minutes"]),
+                "to_threshold": int(to_threshold) if to_threshold else None,
+                "stays_above": int(stays_above) if stays_above else None,
             })
     if not rows:
         raise ValueError(f"{path} has no rows of variant {variant!r}")
     return rows
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sweep_dir", nargs="+",
-                        help="runs/<sweep> directories (several are merged); LABEL=DIR names the variants of DIR "
-                             "'LABEL <variant>', to tell apart sweeps of different scripts")
-    parser.add_argument("--out", required=True, help="output prefix: <out>.md, <out>.csv, <out>.png")
-    parser.add_argument("--last", type=int, default=20, help="episodes averaged for the final return")
-    parser.add_argument("--threshold", type=float, default=None, help="report steps to reach this return")
-    parser.add_argument("--plot-tags", nargs="*", default=[], help="also plot these scalar tags over training")
-    parser.add_argument("--bins", type=int, default=50, help="points on each curve")
-    parser.add_argument("--title", default="", help="title prefix of the plots")
-    parser.add_argument("--earlier", action="append", default=[], metavar="FILE.csv:VARIANT[=NAME]",
-                        help="also the rows of VARIANT (renamed NAME) in a results CSV written earlier, for runs "
-                             "whose event files are gone (in the table, without curves); repeatable")
-    args = parser.parse_args()
+def run_row(label: str, run_dir: str, args):
+    """The row of one run (None if it finished no episode)."""
+    variant, env, seed = parse_run_name(os.path.basename(run_dir))
+    steps, returns = read_episodes(run_dir)
+    if len(returns) == 0:
+        return None
+    threshold = args.threshold
+    return {
+        "variant": f"{label} {variant}" if label else variant, "env": env, "seed": seed,
+        "run_dir": run_dir, "steps": steps, "returns": returns,
+        "done": os.path.exists(os.path.join(run_dir, "DONE")), "last_step": int(steps[-1]),
+        "final": float(returns[-args.last:].mean()), "minutes": training_minutes(run_dir),
+        "to_threshold": None if threshold is None else steps_to_threshold(steps, returns, threshold,
+                                                                          args.last),
+        "stays_above": None if threshold is None else steps_staying_above(steps, returns, threshold,
+                                                                          args.last),
+    }
 
-    runs = find_runs(args.sweep_dir)
-    if not runs:
-        print(f"error: no runs under {args.sweep_dir}", file=sys.stderr)
-        return 2
-    try:
-        earlier = [row for spec in args.earlier for row in earlier_rows(spec, args.last)]
-    except (OSError, ValueError, KeyError) as error:
-        print(f"error: --earlier: {error}", file=sys.stderr)
-        return 2
-    per_run = []
-    for label, run_dir in runs:
-        variant, env, seed = parse_run_name(os.path.basename(run_dir))
-        variant = f"{label} {variant}" if label else variant
-        steps, returns = read_episodes(run_dir)
-        if len(returns) == 0:
-            continue
-        per_run.append({
-            "variant": variant, "env": env, "seed": seed, "run_dir": run_dir, "steps": steps, "returns": returns,
-            "done": os.path.exists(os.path.join(run_dir, "DONE")), "last_step": int(steps[-1]),
-            "final": float(returns[-args.last:].mean()), "minutes": training_minutes(run_dir),
-            "to_threshold": None if args.threshold is None else steps_to_threshold(steps, returns, args.threshold,
-                                                                                   args.last),
-            "stays_above": None if args.threshold is None else steps_staying_above(steps, returns, args.threshold,
-                                                                                   args.last),
-        })
 
-    # an earlier row of a run that is also here (the same variant, env and seed) is superseded by the run
-    present = {(r["variant"], r["env"], r["seed"]) for r in per_run}
-    per_run = [r for r in earlier if (r["variant"], r["env"], r["seed"]) not in present] + per_run
-
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(f"{args.out}.csv", "w", newline="") as f:
+def write_csv(path: str, per_run: list, last: int) -> None:
+    with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["variant", "env", "seed", "finished", "last_episode_step", f"final_return_last{args.last}",
-                         "steps_to_threshold", "steps_staying_above_threshold", "training_minutes"])
+        writer.writerow(csv_columns(last))
         for r in per_run:
-            writer.writerow([r["variant"], r["env"], r["seed"], r["done"], r["last_step"], f"{r['final']:.1f}",
+            writer.writerow([r["variant"], r["env"], r["seed"], r["done"], r["last_step"],
+                             f"{r['final']:.1f}",
                              "" if r["to_threshold"] is None else r["to_threshold"],
-                             "" if r["stays_above"] is None else r["stays_above"], f"{r['minutes']:.1f}"])
+                             "" if r["stays_above"] is None else r["stays_above"],
+                             f"{r['minutes']:.1f}"])
 
-    groups = defaultdict(list)
-    for r in per_run:
-        groups[(r["env"], r["variant"])].append(r)
-    lines = [f"| env | variant | seeds | steps | final return (mean of last {args.last} episodes), mean +- std "
-             f"over seeds | per seed |" + (f" steps to {args.threshold:g} | at least {args.threshold:g} from step |"
-                                           if args.threshold is not None else "")
-             + " training minutes per seed |",
-             "|---|---|---|---|---|---|" + ("---|---|" if args.threshold is not None else "") + "---|"]
+
+def table_lines(groups: dict, args) -> list:
+    """The markdown table: one row per (env, variant)."""
+    threshold = args.threshold
+    header = (f"| env | variant | seeds | steps | final return (mean of last {args.last} "
+              f"episodes), mean +- std over seeds | per seed |")
+    rule = "|---|---|---|---|---|---|"
+    if threshold is not None:
+        header += f" steps to {threshold:g} | at least {threshold:g} from step |"
+        rule += "---|---|"
+    lines = [header + " training minutes per seed |", rule + "---|"]
     for (env, variant), rs in sorted(groups.items()):
         finals = np.array([r["final"] for r in rs])
-        row = (f"| {env} | {variant} | {len(rs)}{'' if all(r['done'] for r in rs) else ' (unfinished)'} | "
-               f"{min(r['last_step'] for r in rs):,} | {finals.mean():.1f} +- {finals.std():.1f} | "
+        seeds = f"{len(rs)}{'' if all(r['done'] for r in rs) else ' (unfinished)'}"
+        row = (f"| {env} | {variant} | {seeds} | {min(r['last_step'] for r in rs):,} | "
+               f"{finals.mean():.1f} +- {finals.std():.1f} | "
                f"{', '.join(f'{x:.0f}' for x in finals)} |")
-        if args.threshold is not None:
+        if threshold is not None:
             for key in ("to_threshold", "stays_above"):
-                row += " " + ", ".join("never" if r[key] is None else f"{r[key]:,}" for r in rs) + " |"
+                cells = ("never" if r[key] is None else f"{r[key]:,}" for r in rs)
+                row += " " + ", ".join(cells) + " |"
         row += " " + ", ".join(f"{r['minutes']:.0f}" for r in rs) + " |"
         lines.append(row)
     if args.earlier:
-        lines += ["", "Rows include runs read from earlier results (no curves): " + "; ".join(args.earlier)]
-    with open(f"{args.out}.md", "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+        lines += ["", "Rows include runs read from earlier results (no curves): "
+                  + "; ".join(args.earlier)]
+    return lines
 
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+def plot(groups: dict, args, plt) -> None:
+    """<out>.png: per env, the episodic return (and each --plot-tags tag) of every variant, binned
+    over steps, mean over seeds +- one std."""
     envs = sorted({env for env, _ in groups})
-    panels = [("charts/episodic_return", env) for env in envs] + [(tag, env) for tag in args.plot_tags for env in envs]
+    panels = ([("charts/episodic_return", env) for env in envs]
+              + [(tag, env) for tag in args.plot_tags for env in envs])
     columns = min(len(panels), 3)
     rows = (len(panels) + columns - 1) // columns
     fig, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 4 * rows), squeeze=False)
@@ -231,8 +232,7 @@ def main() -> int:
         for (group_env, variant), rs in sorted(groups.items()):
             if group_env != env:
                 continue
-            end = max(r["last_step"] for r in rs)
-            edges = np.linspace(0, end, args.bins + 1)
+            edges = np.linspace(0, max(r["last_step"] for r in rs), args.bins + 1)
             curves = []
             for r in rs:
                 if "run_dir" not in r:  # an --earlier row: its event files are gone
@@ -249,9 +249,8 @@ def main() -> int:
                 continue
             curves = np.array(curves)
             mean, std = np.nanmean(curves, 0), np.nanstd(curves, 0)
-            x = edges[1:]
-            ax.plot(x, mean, label=f"{variant} ({len(curves)} seeds)")
-            ax.fill_between(x, mean - std, mean + std, alpha=0.2)
+            ax.plot(edges[1:], mean, label=f"{variant} ({len(curves)} seeds)")
+            ax.fill_between(edges[1:], mean - std, mean + std, alpha=0.2)
         ax.set_title(f"{args.title}{env}: {tag.split('/')[-1]}")
         ax.set_xlabel("environment steps")
         ax.grid(alpha=0.3)
@@ -260,6 +259,65 @@ def main() -> int:
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(f"{args.out}.png", dpi=90)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sweep_dir", nargs="+",
+                        help="runs/<sweep> directories (several are merged); LABEL=DIR names the "
+                             "variants of DIR 'LABEL <variant>', to tell apart sweeps of different "
+                             "scripts")
+    parser.add_argument("--out", required=True,
+                        help="output prefix: <out>.md, <out>.csv, <out>.png")
+    parser.add_argument("--last", type=int, default=20,
+                        help="episodes averaged for the final return")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="report steps to reach this return")
+    parser.add_argument("--plot-tags", nargs="*", default=[],
+                        help="also plot these scalar tags over training")
+    parser.add_argument("--bins", type=int, default=50, help="points on each curve")
+    parser.add_argument("--title", default="", help="title prefix of the plots")
+    parser.add_argument("--earlier", action="append", default=[], metavar="FILE.csv:VARIANT[=NAME]",
+                        help="also the rows of VARIANT (renamed NAME) in a results CSV written "
+                             "earlier, for runs whose event files are gone (in the table, without "
+                             "curves); repeatable")
+    args = parser.parse_args()
+
+    runs = find_runs(args.sweep_dir)
+    if not runs:
+        print(f"error: no runs under {args.sweep_dir}", file=sys.stderr)
+        return 2
+    try:
+        earlier = [row for spec in args.earlier for row in earlier_rows(spec, args.last)]
+    except (OSError, ValueError, KeyError) as error:
+        print(f"error: --earlier: {error}", file=sys.stderr)
+        return 2
+    per_run = [row for label, run_dir in runs if (row := run_row(label, run_dir, args))]
+    # an earlier row of a run that is also here (the same variant, env and seed) is superseded
+    present = {(r["variant"], r["env"], r["seed"]) for r in per_run}
+    per_run = [r for r in earlier if (r["variant"], r["env"], r["seed"]) not in present] + per_run
+
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    write_csv(f"{args.out}.csv", per_run, args.last)
+    groups = defaultdict(list)
+    for r in per_run:
+        groups[(r["env"], r["variant"])].append(r)
+    lines = table_lines(groups, args)
+    with open(f"{args.out}.md", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+    try:
+        import matplotlib
+    except ImportError:
+        print(f"wrote {args.out}.md, {args.out}.csv; no plot: it needs matplotlib "
+              f"(pip install -r benchmark/requirements.txt)")
+        return 0
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plot(groups, args, plt)
     print(f"wrote {args.out}.md, {args.out}.csv, {args.out}.png")
     return 0
 

@@ -1,5 +1,5 @@
-"""The benchmark readers (benchmark/summarize.py, benchmark/training_stats.py) on event files written here,
-with expected numbers worked out by hand."""
+"""The benchmark readers (benchmark/summarize.py, benchmark/training_stats.py, benchmark/speed.py's
+timing) on event files written here, with expected numbers worked out by hand."""
 
 import os
 import sys
@@ -11,22 +11,24 @@ from torch.utils.tensorboard import SummaryWriter
 from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "benchmark"))
+import speed  # noqa: E402
 import summarize  # noqa: E402
 import training_stats  # noqa: E402
 
 
 def write_run(run_dir, scalars):
-    """scalars: {tag: [(step, value), ...]}, written as TensorBoard events."""
+    """scalars: {tag: [(step, value) or (step, value, wall_time), ...]}, as TensorBoard events."""
     writer = SummaryWriter(run_dir)
     for tag, points in scalars.items():
-        for step, value in points:
-            writer.add_scalar(tag, value, step)
+        for step, value, *wall_time in points:
+            writer.add_scalar(tag, value, step, walltime=wall_time[0] if wall_time else None)
     writer.close()
 
 
 @pytest.fixture
 def sweep(tmp_path):
-    """Two seeds of one variant; seed 2 stopped before 2000 steps."""
+    """Two seeds of one variant, written by an older version of the scripts that logged the time/*
+    scalars; seed 2 stopped before 2000 steps, before logging any."""
     root = tmp_path / "runs" / "toy"
     write_run(str(root / "v__Toy-v0__1"), {
         "losses/approx_kl": [(500, 1.0), (1000, 3.0), (1500, 5.0), (2000, 7.0)],
@@ -35,15 +37,42 @@ def sweep(tmp_path):
         "time/update_seconds": [(1000, 24.0), (2000, 12.0)],
     })
     write_run(str(root / "v__Toy-v0__2"), {
-        "losses/approx_kl": [(500, 2.0), (1000, 4.0)],
+        "losses/approx_kl": [(500, 2.0, 1000.0), (1000, 4.0, 1000.0)],
     })
     return root
 
 
 def test_training_minutes_sum_the_phase_times(sweep):
-    # (30 + 6 + 24) + (42 + 6 + 12) = 120 seconds
+    # Older runs: the time/* scalars, (30 + 6 + 24) + (42 + 6 + 12) = 120 seconds, whatever the
+    # events' wall times.
     assert summarize.training_minutes(str(sweep / "v__Toy-v0__1")) == pytest.approx(2.0)
+    # No time/* scalars: the events' wall times, here both in the same second.
     assert summarize.training_minutes(str(sweep / "v__Toy-v0__2")) == 0.0
+
+
+def test_training_minutes_without_time_tags_leave_out_a_pause(tmp_path):
+    """A run of the current scripts (no time/* scalars), stopped after its third iteration and
+    resumed about an hour later: the gaps between consecutive events count, across tags; the pause
+    does not."""
+    write_run(str(tmp_path / "run"), {
+        "charts/SPS": [(1, 100.0, 1000.0), (2, 100.0, 1030.0), (3, 100.0, 1090.0),
+                       (4, 100.0, 5000.0), (5, 100.0, 5030.0)],
+        "charts/episodic_return": [(2, 5.0, 1020.0)],
+    })
+    # gaps 20 + 10 + 60 + (3910: a pause, longer than MAX_GAP_SECONDS) + 30 = 120 seconds
+    assert summarize.MAX_GAP_SECONDS < 3910
+    assert summarize.training_minutes(str(tmp_path / "run")) == pytest.approx(2.0)
+
+
+def test_training_sps_comes_from_the_wall_times_of_the_sps_events(tmp_path):
+    # The first event ends the warm-up iteration; the 4 after it take 4 x 2048 steps in 8 seconds.
+    wall_times = [50.0, 52.0, 53.0, 56.0, 58.0]
+    write_run(str(tmp_path / "run"),
+              {"charts/SPS": [(2048 * i, 0.0, t) for i, t in enumerate(wall_times, 1)]})
+    events = summarize.load_events(str(tmp_path / "run"))["charts/SPS"]
+    assert speed.sps_from_events(events, 2048) == pytest.approx(4 * 2048 / 8)
+    with pytest.raises(ValueError, match="too few"):
+        speed.sps_from_events(events[:1], 2048)
 
 
 def test_bin_steps_line_up_runs_of_different_lengths(sweep, tmp_path, monkeypatch):
@@ -54,9 +83,11 @@ def test_bin_steps_line_up_runs_of_different_lengths(sweep, tmp_path, monkeypatc
     header, _, row = out.read_text().splitlines()
     assert "| 0-0.001M | 0.001-0.002M | 0.002-0.003M |" in header
     cells = [cell.strip() for cell in row.split("|")[1:-1]]
-    # [0, 1000): seed 1 has 1.0, seed 2 has 2.0 -> 1.5. [1000, 2000): seed 1 (3 + 5) / 2 = 4, seed 2 has 4 -> 4.
-    # [2000, 3000): only seed 1 reached it -> 7. Then min, max and the count over both seeds.
-    assert cells == ["Toy-v0", "v (2 seeds)", "losses/approx_kl", "1.5", "4", "7", "1", "7", "6 of 6"]
+    # [0, 1000): seed 1 has 1.0, seed 2 has 2.0 -> 1.5. [1000, 2000): seed 1 (3 + 5) / 2 = 4,
+    # seed 2 has 4 -> 4. [2000, 3000): only seed 1 reached it -> 7. Then min, max and the count
+    # over both seeds.
+    assert cells == ["Toy-v0", "v (2 seeds)", "losses/approx_kl", "1.5", "4", "7", "1", "7",
+                     "6 of 6"]
 
 
 def test_steps_to_threshold_uses_the_window_mean():
@@ -70,17 +101,20 @@ def test_steps_staying_above_is_the_start_of_the_last_stretch_at_or_above():
     steps, returns = np.array([10, 20, 30, 40, 50]), np.array([0.0, 10.0, 2.0, 9.0, 9.0])
     # window 2: means 5, 6, 5.5, 9 at steps 20, 30, 40, 50
     assert summarize.steps_staying_above(steps, returns, 5.5, 2) == 30
-    assert summarize.steps_staying_above(steps, returns, 6.0, 2) == 50  # first reached at 30, below again at 40
+    # 6 is first reached at 30, below again at 40
+    assert summarize.steps_staying_above(steps, returns, 6.0, 2) == 50
     assert summarize.steps_to_threshold(steps, returns, 6.0, 2) == 30
     assert summarize.steps_staying_above(steps, returns, 4.0, 2) == 20
     assert summarize.steps_staying_above(steps, returns, 10.0, 2) is None
 
 
 def test_renamed_tags_are_read_under_their_older_name(tmp_path):
-    # A run written before the rename logged the per-minibatch KL as losses/approx_kl; a newer one as
-    # losses/minibatch_approx_kl. Asking for the new name reads either; a tag logged under both reads the new one.
+    # A run written before the rename logged the per-minibatch KL as losses/approx_kl; a newer one
+    # as losses/minibatch_approx_kl. Asking for the new name reads either; a tag logged under both
+    # reads the new one.
     write_run(str(tmp_path / "old"), {"losses/approx_kl": [(1, 0.5), (2, 0.25)]})
-    write_run(str(tmp_path / "new"), {"losses/minibatch_approx_kl": [(1, 0.75)], "losses/approx_kl": [(1, 9.0)]})
+    write_run(str(tmp_path / "new"),
+              {"losses/minibatch_approx_kl": [(1, 0.75)], "losses/approx_kl": [(1, 9.0)]})
     tag = "losses/minibatch_approx_kl"
     steps, values = summarize.read_scalars(str(tmp_path / "old"), [tag])[tag]
     assert steps.tolist() == [1, 2] and values.tolist() == [0.5, 0.25]
@@ -89,14 +123,16 @@ def test_renamed_tags_are_read_under_their_older_name(tmp_path):
     assert summarize.read_scalars(str(tmp_path / "old"), ["losses/kl"]) == {}
 
 
-RESULTS_CSV_HEADER = ("variant,env,seed,finished,last_episode_step,final_return_last20,steps_to_threshold,"
-                      "steps_staying_above_threshold,training_minutes\n")  # as summarize.py writes it
+RESULTS_CSV_HEADER = ("variant,env,seed,finished,last_episode_step,final_return_last20,"
+                      "steps_to_threshold,steps_staying_above_threshold,training_minutes\n")
 
 
-def test_earlier_rows_join_the_table_with_their_recorded_values(tmp_path, monkeypatch):
-    """A sweep with one run (seed 2: returns 10, 20, 30) plus an earlier results CSV: its row of the variant
-    asked for (renamed to the sweep's variant) joins; another variant's row and the earlier, unfinished
-    row of seed 2 (superseded by the run here) stay out."""
+def test_earlier_rows_join_the_table_with_their_recorded_values(tmp_path, monkeypatch, capsys):
+    """A sweep with one run (seed 2: returns 10, 20, 30) plus an earlier results CSV: its row of the
+    variant asked for (renamed to the sweep's variant) joins; another variant's row and the earlier,
+    unfinished row of seed 2 (superseded by the run here) stay out. Without matplotlib (as after the
+    README's set-up, which does not install it) the table and the CSV are written, and one line
+    says what the plot needs."""
     write_run(str(tmp_path / "runs" / "toy" / "v__Toy-v0__2"),
               {"charts/episodic_return": [(100, 10.0), (200, 20.0), (300, 30.0)]})
     (tmp_path / "runs" / "toy" / "v__Toy-v0__2" / "DONE").write_text("")
@@ -107,24 +143,43 @@ def test_earlier_rows_join_the_table_with_their_recorded_values(tmp_path, monkey
         "other,Toy-v0,1,True,250,1000.0,,,3.0\n"
         "old-name,Toy-v0,2,False,150,5.0,,,1.0\n")  # superseded by the finished run of seed 2 here
     out = tmp_path / "table"
-    monkeypatch.setattr(sys, "argv", ["summarize.py", str(tmp_path / "runs" / "toy"), "--out", str(out),
-                                      "--earlier", f"{earlier}:old-name=v"])
+    monkeypatch.setattr(sys, "argv", ["summarize.py", str(tmp_path / "runs" / "toy"),
+                                      "--out", str(out), "--earlier", f"{earlier}:old-name=v"])
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
     assert summarize.main() == 0
     row = out.with_suffix(".md").read_text().splitlines()[2]
     cells = [cell.strip() for cell in row.split("|")[1:-1]]
-    # finals: the earlier seed 1 at 40 and the new seed 2 at mean(10, 20, 30) = 20 -> 30 +- 10 (ddof 0);
-    # steps: the smaller last step of the two, 250.
+    # finals: the earlier seed 1 at 40 and the new seed 2 at mean(10, 20, 30) = 20 -> 30 +- 10
+    # (ddof 0); steps: the smaller last step of the two, 250.
     assert cells[:6] == ["Toy-v0", "v", "2", "250", "30.0 +- 10.0", "40, 20"]
-    assert [line.split(",")[:3] for line in out.with_suffix(".csv").read_text().splitlines()[1:]] == [
-        ["v", "Toy-v0", "1"], ["v", "Toy-v0", "2"]]
+    csv_rows = out.with_suffix(".csv").read_text().splitlines()[1:]
+    assert [line.split(",")[:3] for line in csv_rows] == [["v", "Toy-v0", "1"],
+                                                          ["v", "Toy-v0", "2"]]
+    said = capsys.readouterr().out.strip().splitlines()[-1]
+    assert said.endswith("no plot: it needs matplotlib (pip install -r benchmark/requirements.txt)")
+    assert not out.with_suffix(".png").exists()
+
+
+def test_with_matplotlib_the_curves_are_plotted(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib", reason="the plot needs benchmark/requirements.txt")
+    write_run(str(tmp_path / "runs" / "toy" / "v__Toy-v0__1"),
+              {"charts/episodic_return": [(100, 1.0), (200, 2.0)]})
+    out = tmp_path / "table"
+    monkeypatch.setattr(sys, "argv", ["summarize.py", str(tmp_path / "runs" / "toy"),
+                                      "--out", str(out)])
+    assert summarize.main() == 0
+    assert out.with_suffix(".png").stat().st_size > 0
 
 
 @pytest.mark.parametrize("content,said", [
     (RESULTS_CSV_HEADER, "has no rows of variant 'nope'"),
-    ("script,config,env_sps\nppo,B,1.0\n", "is not a results CSV of this script with --last 20 (no column variant)"),
+    ("script,config,env_sps\nppo,B,1.0\n",
+     "is not a results CSV of this script with --last 20 (no column variant)"),
 ])
-def test_earlier_rows_that_cannot_be_read_are_one_error_line(content, said, tmp_path, monkeypatch, capsys):
-    write_run(str(tmp_path / "runs" / "toy" / "v__Toy-v0__1"), {"charts/episodic_return": [(100, 1.0)]})
+def test_earlier_rows_that_cannot_be_read_are_one_error_line(content, said, tmp_path, monkeypatch,
+                                                              capsys):
+    write_run(str(tmp_path / "runs" / "toy" / "v__Toy-v0__1"),
+              {"charts/episodic_return": [(100, 1.0)]})
     earlier = tmp_path / "earlier.csv"
     earlier.write_text(content)
     monkeypatch.setattr(sys, "argv", ["summarize.py", str(tmp_path / "runs" / "toy"), "--out",
