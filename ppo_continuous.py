@@ -9,10 +9,12 @@ management (checkpoints, resume, torchrun, logging) below its banner.
 """
 
 import importlib.util
+import glob
 import math
 import os
 import signal
 import sys
+import threading
 import time
 import warnings
 from collections import deque
@@ -559,11 +561,13 @@ def global_mean_std(x: torch.Tensor):
 
 # --- Logging, checkpoints, evaluation -----------------------------------------------------------
 class Logger:
-    """TensorBoard scalars of each iteration and of rank 0's episodes, and one console line."""
+    """TensorBoard scalars of each iteration and of rank 0's episodes, one console line, and with
+    --track the videos written since the last one (W&B takes the scalars from TensorBoard)."""
 
     def __init__(self, writer, args, start_iteration: int):
         self.writer, self.args, self.start = writer, args, (start_iteration, time.time())
         self.returns, self.batch_size = deque(maxlen=20), args.num_envs * args.num_steps
+        self.wandb, self.videos = sys.modules.get("wandb") if args.track else None, set()
 
     def __call__(self, iteration: int, episodes: list, scalars: dict) -> None:
         if self.writer is None:  # ranks other than 0
@@ -578,6 +582,10 @@ class Logger:
         sps = int((iteration - self.start[0]) * self.batch_size / (time.time() - self.start[1]))
         for tag, value in {**scalars, "charts/SPS": sps}.items():
             self.writer.add_scalar(tag, value, step)
+        videos = set(glob.glob(f"videos/{self.args.run_name}/*.mp4")) - self.videos
+        for video in sorted(videos) if self.wandb is not None else []:
+            self.videos.add(video)
+            self.wandb.log({"videos": self.wandb.Video(video, format="mp4")})
         mean = f"{np.mean(self.returns):9.1f}" if self.returns else "        -"
         print(f"step {step:>9}/{total} | SPS {sps:>6} | return {mean} (last {len(self.returns)} "
               f"episodes) | ETA {(total - step) / max(sps, 1) / 60:5.1f} min", flush=True)
@@ -694,6 +702,9 @@ class StopRequest:
 def main(argv: list) -> int:
     """Train, resume or evaluate as the command line says; returns the exit status."""
     args = tyro.cli(RunArgs, args=argv)
+    # TensorBoard's writer thread hands a failed write (a full disk) on to this one, which says it
+    threading.excepthook = lambda hook: isinstance(hook.exc_value, OSError) or sys.__excepthook__(
+        hook.exc_type, hook.exc_value, hook.exc_traceback)
     warnings.filterwarnings("ignore", message=r".*The environment \S+-v4 is out of date")
     try:  # MuJoCo warns once per v4 env about its model files (harmless); its other warnings print
         import mujoco
@@ -749,7 +760,7 @@ def main(argv: list) -> int:
             import wandb  # an optional dependency: without it, one error line
             wandb.init(project=args.wandb_project_name, entity=args.wandb_entity,
                        name=args.run_name, id=args.run_name.replace("/", "-"), resume="allow",
-                       config=asdict(args), sync_tensorboard=True, monitor_gym=True)
+                       config=asdict(args), sync_tensorboard=True)
         # purge_step: TensorBoard drops what a killed run logged after its checkpoint
         purge_step = checkpoint and checkpoint["iteration"] * args.num_envs * args.num_steps + 1
         writer = SummaryWriter(run_dir, purge_step=purge_step)
@@ -760,6 +771,8 @@ def main(argv: list) -> int:
     finally:
         if writer is not None:
             writer.close()
+        if writer is not None and args.track:
+            sys.modules["wandb"].finish()
     if stop.signum:
         command = "python" if WORLD_SIZE == 1 else f"torchrun --nproc_per_node {WORLD_SIZE}"
         print(f"stopped; resume with: {command} {sys.argv[0]} --resume {run_dir}/checkpoint.pt",
@@ -786,6 +799,11 @@ def cli() -> None:
     except KeyboardInterrupt:  # before training or during evaluation
         print("error: interrupted; nothing was saved", file=sys.stderr)
         code = 130
+    except RuntimeError:  # under torchrun: a rank that died leaves the others mid-collective
+        if WORLD_SIZE == 1:
+            raise
+        print(f"error: rank {RANK} stops: another rank has stopped", file=sys.stderr, flush=True)
+        os._exit(1)
     if dist.is_initialized():  # exit without the interpreter's shutdown, in which gloo's threads,
         dist.destroy_process_group()  # still releasing the last collective's tensors, can abort
         sys.stdout.flush()
