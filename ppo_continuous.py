@@ -8,8 +8,8 @@ management (checkpoints, resume, torchrun, logging) below its banner.
     torchrun --standalone --nproc_per_node 2 ppo_continuous.py      # one run, 2 processes
 """
 
-import importlib.util
 import glob
+import importlib.util
 import math
 import os
 import signal
@@ -626,6 +626,7 @@ def load_policy(path: str, device: str = "cpu"):
     checkpoint = load_checkpoint(path, device)
     args, env = RunArgs(**checkpoint["args"]), gym.make(checkpoint["args"]["env_id"])
     low, high = env.action_space.low, env.action_space.high
+    env.close()
     agent = Agent(env.observation_space.shape[0], len(low), args.hidden_sizes, args.log_std_init,
                   args.norm_obs).to(device)
     agent.load_state_dict(checkpoint["agent"])
@@ -647,10 +648,12 @@ def check_args(args: RunArgs) -> None:
         env = gym.make(args.env_id)  # gymnasium says what is wrong with an unknown id
     except Exception as e:
         raise UserError(f"cannot make {args.env_id}: {e}".splitlines()[0]) from None
-    if not isinstance(env.action_space, gym.spaces.Box) or len(env.observation_space.shape) != 1:
+    observations, actions = env.observation_space, env.action_space
+    flat_box = isinstance(observations, gym.spaces.Box) and len(observations.shape) == 1
+    if not flat_box or not isinstance(actions, gym.spaces.Box):
         raise UserError(f"{args.env_id}: this script needs Box actions and flat Box observations "
                         f"(ppo_discrete.py takes Discrete actions)")
-    if args.scale_actions and not np.isfinite([env.action_space.low, env.action_space.high]).all():
+    if args.scale_actions and not np.isfinite([actions.low, actions.high]).all():
         raise UserError(f"--scale-actions needs finite action bounds; {args.env_id}'s are not")
     env.close()
     for name, value in {**asdict(args), "hidden_sizes": min(args.hidden_sizes, default=0)}.items():
@@ -690,7 +693,9 @@ class StopRequest:
         if self.signum:
             os._exit(128 + signum)
         self.signum = signum
-        print(f"\n{signal.Signals(signum).name}: stopping (again to exit at once)", file=sys.stderr)
+        if RANK == 0:
+            name = signal.Signals(signum).name
+            print(f"\n{name}: stopping (again to exit at once)", file=sys.stderr)
 
     def agreed(self) -> bool:
         """Whether any rank was asked to stop; if so, every rank's signum is set."""
@@ -754,6 +759,8 @@ def main(argv: list) -> int:
                         f"choose another --run-name")
     if args.capture_video and not importlib.util.find_spec("moviepy"):
         raise UserError("--capture-video needs moviepy: pip install moviepy")
+    if WORLD_SIZE > 1:  # every rank has checked for runs/<run> before rank 0 creates it
+        dist.barrier()
     writer, stop = None, StopRequest()
     if RANK == 0:
         if args.track:  # before the writer, which W&B hooks into

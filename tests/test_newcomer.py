@@ -4,6 +4,7 @@ trained policy used from one's own code with load_policy."""
 import glob
 import importlib.util
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,10 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ALL_SCRIPTS, ROOT, SCRIPT_CONFIG, load
-from test_end_to_end import run_script, train_in_process
-
-CUDA_NOTICE = "CUDA is not available: running on CPU"
+from conftest import ALL_SCRIPTS, CPU_NOTICE, ROOT, SCRIPT_CONFIG, load, run_cli, run_script
 
 
 def has(module_name):
@@ -36,12 +34,15 @@ def test_a_default_start_shows_only_the_scripts_own_lines(name, tmp_path):
         before_first_step.append(line.rstrip("\n"))
     rest, _ = process.communicate(timeout=120)
     assert process.returncode == 128 + signal.SIGINT
-    assert before_first_step in ([], [CUDA_NOTICE]), before_first_step
-    # After the interrupt: more iteration lines, then the script's own stop message and resume hint.
+    assert before_first_step in ([], [CPU_NOTICE]), before_first_step
+    # After the interrupt: perhaps another iteration line, then the script's own stop message and resume hint.
     others = [line for line in rest.splitlines() if line and not line.startswith("step ")]
-    assert others[0] == "SIGINT: stopping after this env step (again to exit at once)", others
-    assert others[1].startswith("interrupted: checkpoint of step") and others[2].startswith("resume with: python")
-    assert len(others) == 3, others
+    assert len(others) == 2, others
+    assert others[0] == "SIGINT: stopping (again to exit at once)"
+    resume = re.fullmatch(rf"stopped; resume with: python {re.escape(os.path.join(ROOT, name))}\.py "
+                          rf"--resume runs/(\S+)/checkpoint\.pt", others[1])
+    assert resume, others[1]
+    assert os.path.isfile(tmp_path / "runs" / resume[1] / "checkpoint.pt")
 
 
 @pytest.mark.parametrize("name,argv", [("ppo_discrete", ["--env-id", "HalfCheetah-v4"]),
@@ -52,7 +53,7 @@ def test_an_error_shows_only_the_error_line(name, argv, tmp_path):
     # The env is built (and MuJoCo's and gymnasium's notices used to print) before the error.
     result = run_script(name, *argv, cwd=tmp_path)
     assert result.returncode == 2
-    lines = [line for line in (result.stdout + result.stderr).splitlines() if line != CUDA_NOTICE]
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line != CPU_NOTICE]
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
 
 
@@ -61,9 +62,9 @@ def test_a_mujoco_that_cannot_load_is_one_line_and_other_envs_still_run(name, tm
     # A renderer that cannot load (MUJOCO_GL naming a GL library the machine lacks) makes `import mujoco` fail.
     env = {**os.environ, "MUJOCO_GL": "no-such-backend"}
     result = run_script(name, "--env-id", "Hopper-v4", cwd=tmp_path, env=env)
-    lines = [line for line in (result.stdout + result.stderr).splitlines() if line != CUDA_NOTICE]
-    assert result.returncode == 2 and lines == ["error: cannot create Hopper-v4: RuntimeError: invalid value for "
-                                                "environment variable MUJOCO_GL: no-such-backend"], lines
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line != CPU_NOTICE]
+    assert result.returncode == 2 and lines == ["error: cannot make Hopper-v4: invalid value for environment "
+                                                "variable MUJOCO_GL: no-such-backend"], lines
     if name == "ppo_discrete":  # CartPole needs no MuJoCo
         result = run_script(name, *SCRIPT_CONFIG[name]["tiny"], cwd=tmp_path, env=env)
         assert result.returncode == 0, result.stderr
@@ -144,11 +145,14 @@ def test_track_sends_scalars_config_and_videos_to_an_offline_wandb_run(tmp_path)
         assert history.get("videos/path"), "no video was logged"
 
 
-def test_track_without_wandb_is_one_clear_error(in_tmp, monkeypatch):
-    module = load("ppo_discrete")
-    monkeypatch.setitem(sys.modules, "wandb", None)  # import wandb now raises ImportError
-    with pytest.raises(module.UserError, match="--track needs wandb.*pip install wandb"):
-        train_in_process(module, SCRIPT_CONFIG["ppo_discrete"]["tiny"] + ["--track", "--run-name", "t"])
+def test_track_without_wandb_is_one_clear_error(in_tmp, monkeypatch, capsys):
+    module = load("ppo_continuous")
+    monkeypatch.setitem(sys.modules, "wandb", None)  # import wandb now raises ModuleNotFoundError
+    status, lines = run_cli(module, SCRIPT_CONFIG["ppo_continuous"]["tiny"] + ["--track", "--run-name", "t"],
+                            monkeypatch, capsys)
+    assert status == 2 and len(lines) == 1, lines
+    assert lines[0].startswith("error: ") and "wandb" in lines[0] and lines[0].endswith(": pip install wandb")
+    assert not (in_tmp / "runs" / "t").exists()  # stopped before anything was written
 
 
 # ------------------------------------------------------------------------------------------------
@@ -172,14 +176,14 @@ class ActionRecorder(gym.vector.VectorWrapper):
 
 
 def recording(module, monkeypatch):
-    """module.make_vector_env wrapped in ActionRecorder; the recorders, one per vector env built."""
-    recorders, original = [], module.make_vector_env
+    """module.make_envs wrapped in ActionRecorder; the recorders, one per vector env built."""
+    recorders, original = [], module.make_envs
 
     def recorded(*args, **kwargs):
         recorders.append(ActionRecorder(original(*args, **kwargs)))
         return recorders[-1]
 
-    monkeypatch.setattr(module, "make_vector_env", recorded)
+    monkeypatch.setattr(module, "make_envs", recorded)
     return recorders
 
 
@@ -187,25 +191,27 @@ def recording(module, monkeypatch):
 def test_load_policy_gives_the_actions_of_eval_checkpoint(name, in_tmp, monkeypatch):
     module = load(name)
     tiny = SCRIPT_CONFIG[name]["tiny"]
-    assert train_in_process(module, tiny + ["--run-name", "p", "--save-model"]) == 0
+    assert module.main(tiny + ["--run-name", "p", "--save-model"]) == 0
     path = str(in_tmp / "runs" / "p" / "checkpoint.pt")
     recorders = recording(module, monkeypatch)
-    assert train_in_process(module, ["--eval-checkpoint", path, "--eval-episodes", "2"]) == 0
+    assert module.main(["--eval-checkpoint", path, "--eval-episodes", "2"]) == 0
     [recorder] = recorders
     # On the device evaluation ran on (--cuda is on by default: the GPU where there is one)
     policy = module.load_policy(path, device="cuda" if torch.cuda.is_available() else "cpu")
-    # Observation by observation, as evaluation calls it: the same actions, bit for bit.
+    # Observation by observation, as evaluation calls it: the actions the env received, bit for bit (for the
+    # continuous scripts the Gaussian mean, in the env's units and clipped to its bounds, by load_policy itself).
     actions = np.concatenate([policy(obs) for obs, _ in recorder.pairs])
     env_actions = np.concatenate([action for _, action in recorder.pairs])
-    if name == "ppo_discrete":
-        np.testing.assert_array_equal(actions, env_actions)
-    else:  # the env receives the mean clipped to its bounds (Hopper: [-1, 1])
-        np.testing.assert_array_equal(np.clip(actions, -1.0, 1.0), env_actions)
+    np.testing.assert_array_equal(actions, env_actions)
     # All at once, as a user's batch: the same up to float rounding.
     observations = np.concatenate([obs for obs, _ in recorder.pairs])
     np.testing.assert_allclose(policy(observations), actions, rtol=0, atol=1e-6)
-    # The saved observation normalization is applied: the raw observations give other actions.
-    agent, _ = module.agent_from_checkpoint(torch.load(path, weights_only=True), torch.device("cpu"))
-    with torch.no_grad():
-        raw = agent.deterministic_action(torch.as_tensor(observations, dtype=torch.float32)).numpy()
+    # The saved observation normalization is applied: the same checkpoint with its statistics reset to mean 0,
+    # variance 1 (the raw observations, up to the clip at +-10) gives other actions.
+    checkpoint = torch.load(path, weights_only=True)
+    assert checkpoint["agent"]["obs_rms.var"].ne(1).any()
+    checkpoint["agent"]["obs_rms.mean"].zero_()
+    checkpoint["agent"]["obs_rms.var"].fill_(1.0)
+    torch.save(checkpoint, in_tmp / "raw.pt")
+    raw = module.load_policy(str(in_tmp / "raw.pt"))(observations)
     assert not np.array_equal(raw, actions)

@@ -1,6 +1,7 @@
 """Tests specific to ppo_continuous.py: the Gaussian policy, normalization, and the rollout on Gymnasium 1.x."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -27,13 +28,14 @@ def test_gaussian_log_prob_and_entropy_match_closed_form():
 
 def test_env_gets_clipped_action_and_unclipped_action_is_stored_and_scored():
     envs, agent, rollout, _, _ = rollout_on(ppo, "Counter-v0", 7, log_std_init=2.0)  # sigma = 7.4: most leave [-1, 1]
-    stored = rollout.actions[:, 0, 0]
+    stored = rollout["actions"][:, 0, 0]
     received = torch.tensor(np.array(envs.unwrapped.envs[0].unwrapped.received)[:, 0], dtype=torch.float32)
     assert (stored.abs() > 1).any()
     torch.testing.assert_close(received, stored.clamp(-1, 1))
     # log-probs are those of the unclipped samples under the policy that drew them
-    mean = agent.actor_mean(rollout.obs)
-    torch.testing.assert_close(rollout.log_probs, ppo.gaussian_log_prob(mean, agent.actor_log_std, rollout.actions))
+    with torch.inference_mode():  # the rollout's tensors are inference tensors
+        by_density = ppo.gaussian_log_prob(agent.actor_mean(rollout["obs"]), agent.actor_log_std, rollout["actions"])
+    torch.testing.assert_close(rollout["log_probs"], by_density)
 
 
 def small_gaussian_batch(n=64):
@@ -50,14 +52,36 @@ def small_gaussian_batch(n=64):
 
 
 def test_target_kl_stops_the_epochs_early():
-    from dataclasses import replace
-
     def update(target_kl):
         agent, batch = small_gaussian_batch()
         args = replace(ppo.Args(), minibatch_size=16, update_epochs=5, target_kl=target_kl, learning_rate=1e-2)
         optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate)
-        return ppo.ppo_update(agent, optimizer, batch, args, entropy_coef=0.0, kl_penalty_beta=1.0)
+        return ppo.ppo_update(agent, optimizer, batch, args, entropy_coef=0.0)
 
-    assert update(None)["epochs"] == 5
-    stopped = update(1e-6)  # the first minibatch step already moves the policy further than this
-    assert stopped["epochs"] == 1
+    stats, epochs = update(None)
+    assert epochs == 5
+    stats, epochs = update(1e-6)  # the first minibatch step already moves the policy further than this
+    assert epochs == 1
+
+
+def sgd_step(max_grad_norm):
+    """One gradient step of plain SGD (lr 1) over the whole batch: (stats, parameter change, gradient)."""
+    agent, batch = small_gaussian_batch(32)
+    args = replace(ppo.Args(), minibatch_size=32, update_epochs=1, max_grad_norm=max_grad_norm)
+    optimizer = torch.optim.SGD(agent.parameters(), lr=1.0)
+    before = torch.cat([p.detach().reshape(-1) for p in agent.parameters()])
+    stats, _ = ppo.ppo_update(agent, optimizer, batch, args, entropy_coef=0.0)
+    gradient = torch.cat([p.grad.reshape(-1) for p in agent.parameters()])
+    return stats, torch.cat([p.detach().reshape(-1) for p in agent.parameters()]) - before, gradient
+
+
+def test_max_grad_norm_clips_the_global_norm_and_zero_turns_it_off():
+    stats, change, gradient = sgd_step(0.0)  # no clipping: the step is the whole gradient
+    norm = gradient.norm().item()
+    assert stats["grad_norm"] == pytest.approx(norm, rel=1e-5)
+    torch.testing.assert_close(change, -gradient)
+    assert norm > 0.02
+    stats, change, clipped = sgd_step(0.01)  # the same gradient, scaled to norm 0.01 (by hand: 0.01 / norm)
+    assert stats["grad_norm"] == pytest.approx(norm, rel=1e-5)  # logged before clipping
+    torch.testing.assert_close(clipped, gradient * 0.01 / norm, rtol=1e-4, atol=1e-7)
+    assert change.norm().item() == pytest.approx(0.01, rel=1e-4)

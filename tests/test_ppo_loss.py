@@ -1,4 +1,5 @@
-"""Golden values for ppo_loss, kl_penalty_loss and update_kl_beta, shared by the two PPO scripts.
+"""Golden values for ppo_loss (the clipped objective, and with beta the KL-penalized one) and update_kl_beta,
+shared by the two PPO scripts.
 
 Every expected number is worked out by hand in the comment beside it.
 """
@@ -89,13 +90,13 @@ def test_kl_estimators(module):
     assert info["approx_kl"] == pytest.approx(0.25, abs=1e-6)
 
 
-def test_kl_penalty_loss(module):
+def test_kl_penalized_objective(module):
     # r = 2, A = 1, beta = 0.5: KL_i = (2 - 1) - ln 2 = 0.306853; r A - beta KL_i = 2 - 0.153426 = 1.846574
     # loss = -1.846574; d loss / d log pi = -(r A - beta (r - 1)) = -(2 - 0.5) = -1.5
     new_log_probs = torch.tensor([math.log(2.0)], requires_grad=True)
     zeros = torch.zeros(1)
-    loss, info = module.kl_penalty_loss(new_log_probs, zeros, torch.ones(1), zeros, zeros, zeros, zeros,
-                                        beta=0.5, value_coef=0.0)
+    loss, info = module.ppo_loss(new_log_probs, zeros, torch.ones(1), zeros, zeros, zeros, zeros,
+                                 value_coef=0.0, beta=0.5)
     loss.backward()
     assert loss.item() == pytest.approx(-(2.0 - 0.5 * (1.0 - math.log(2.0))), abs=1e-6)
     assert new_log_probs.grad.item() == pytest.approx(-1.5, abs=1e-6)
@@ -104,13 +105,16 @@ def test_kl_penalty_loss(module):
     assert info["policy_loss"] == pytest.approx(loss.item())
 
 
-def test_kl_penalty_value_and_entropy_terms_match_ppo_loss(module):
+def test_kl_penalty_changes_only_the_policy_term(module):
     g = torch.Generator().manual_seed(0)
     tensors = [torch.randn(8, generator=g) for _ in range(7)]
     loss_clip, info_clip = module.ppo_loss(*tensors, value_coef=0.7, entropy_coef=0.3, value_clip=True)
-    loss_pen, info_pen = module.kl_penalty_loss(*tensors, beta=1.0, value_coef=0.7, entropy_coef=0.3, value_clip=True)
+    loss_pen, info_pen = module.ppo_loss(*tensors, value_coef=0.7, entropy_coef=0.3, value_clip=True, beta=1.0)
     assert info_pen["value_loss"] == pytest.approx(info_clip["value_loss"])
     assert info_pen["entropy"] == pytest.approx(info_clip["entropy"])
+    # The policy terms differ, and the losses differ by exactly that difference.
+    assert info_pen["policy_loss"] != pytest.approx(info_clip["policy_loss"])
+    assert (loss_pen - loss_clip).item() == pytest.approx(info_pen["policy_loss"] - info_clip["policy_loss"], abs=1e-6)
 
 
 @pytest.mark.parametrize("kl,expected", [(0.001, 0.5), (0.0066, 0.5), (0.01, 1.0), (0.0067, 1.0),

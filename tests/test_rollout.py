@@ -1,15 +1,22 @@
 """The rollout and the normalization statistics of every script on Gymnasium 1.x, driven with a toy
 counting env (conftest.CounterEnv): no reset transition is stored, truncation bootstraps from the true
-final observation, termination does not, and one set of observation statistics serves all envs and the
-final observations."""
+final observation, termination does not, one set of observation statistics serves all envs and the
+final observations, and a stop request (Ctrl-C) ends a rollout after the env step in progress."""
 
 import math
+import signal
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
-from conftest import ALL_SCRIPTS, load
+from conftest import ALL_SCRIPTS, CounterEnv, load
+
+# ppo_discrete needs Discrete actions: the discrete twins of conftest's Counter envs.
+DISCRETE_TWIN = {"Counter-v0": "CounterDiscrete-v0", "CounterTerminating-v0": "CounterTerminatingDiscrete-v0"}
+gym.register("CounterTerminatingDiscrete-v0", entry_point=CounterEnv, kwargs={"terminate_at": 2, "discrete": True},
+             max_episode_steps=50)
 
 
 @pytest.fixture(params=ALL_SCRIPTS)
@@ -34,55 +41,83 @@ def make_agent(module, log_std_init=0.0, norm_obs=False):
     return agent
 
 
-def rollout_on(module, env_id, num_steps, bootstrap_truncated=True, log_std_init=0.0, norm_obs=False):
+def rollout_on(module, env_id, num_steps, bootstrap_truncated=True, log_std_init=0.0, norm_obs=False, stop=None):
+    """collect_rollout on 2 copies of env_id from their reset; returns (envs, agent, rollout, next_obs, episodes)."""
     if discrete(module):
-        env_id = env_id.replace("Counter", "CounterDiscrete") if env_id == "Counter-v0" else env_id
-    envs = module.make_vector_env(env_id, 2)
+        env_id = DISCRETE_TWIN[env_id]
+    envs = module.make_envs(env_id, 2)
     agent = make_agent(module, log_std_init, norm_obs)
-    rollout = module.Rollout(num_steps, 2, (2,), () if discrete(module) else (1,), torch.device("cpu"))
     obs, _ = envs.reset(seed=0)
     next_obs = agent.normalize(torch.tensor(obs, dtype=torch.float32), update=True)
-    result = module.collect_rollout(agent, envs, rollout, next_obs, None, bootstrap_truncated)
-    assert result.complete is True and result.env_seconds > 0
-    return envs, agent, rollout, result.next_obs, result.episodes
+    rollout, next_obs, episodes = module.collect_rollout(agent, envs, next_obs, num_steps, None, bootstrap_truncated,
+                                                         stop)
+    if stop is None:
+        assert set(rollout) == {"obs", "actions", "log_probs", "values", "rewards", "next_values", "terminations",
+                                "dones"}
+        assert all(value.shape[:2] == (num_steps, 2) for value in rollout.values())
+    return envs, agent, rollout, next_obs, episodes
 
 
 def test_no_reset_transition_is_stored_and_truncation_bootstraps_from_final_obs(module):
     # Counter-v0 truncates after 3 steps. Under NEXT_STEP autoreset a reward-0 step from the final
     # observation (steps = 3) to the reset one would appear; here every stored transition is real.
     envs, agent, rollout, next_obs, episodes = rollout_on(module, "Counter-v0", 7)
-    assert (rollout.rewards == 1.0).all()
-    steps = rollout.obs[:, :, 0]
+    assert (rollout["rewards"] == 1.0).all()
+    steps = rollout["obs"][:, :, 0]
     torch.testing.assert_close(steps, torch.tensor([[0.0, 1, 2, 0, 1, 2, 0]] * 2).T)  # never the final obs (3)
     expected_dones = torch.zeros(7, 2)
     expected_dones[[2, 5]] = 1.0
-    torch.testing.assert_close(rollout.dones, expected_dones)
-    assert (rollout.terminations == 0).all()  # time limits are not terminations
+    torch.testing.assert_close(rollout["dones"], expected_dones)
+    assert (rollout["terminations"] == 0).all()  # time limits are not terminations
     # At the truncation steps the bootstrap value is V(final obs) = V([3, episode]) = 30 + episode,
     # not V(reset obs) = V([0, episode + 1]) = episode + 1.
-    torch.testing.assert_close(rollout.next_values[2], torch.tensor([30.0, 30.0]))
-    torch.testing.assert_close(rollout.next_values[5], torch.tensor([31.0, 31.0]))
+    torch.testing.assert_close(rollout["next_values"][2], torch.tensor([30.0, 30.0]))
+    torch.testing.assert_close(rollout["next_values"][5], torch.tensor([31.0, 31.0]))
     # Elsewhere, V(s_{t+1}): the value stored for the next step, and V(next_obs) after the last step.
     for t in (0, 1, 3, 4):
-        torch.testing.assert_close(rollout.next_values[t], rollout.values[t + 1])
+        torch.testing.assert_close(rollout["next_values"][t], rollout["values"][t + 1])
     with torch.no_grad():
-        torch.testing.assert_close(rollout.next_values[6], agent.value(next_obs))
+        torch.testing.assert_close(rollout["next_values"][6], agent.value(next_obs))
     assert [(step, ret, length) for step, ret, length in episodes] == [(2, 3.0, 3)] * 2 + [(5, 3.0, 3)] * 2
 
 
 def test_without_bootstrapping_truncation_is_a_termination(module):
     _, _, rollout, _, _ = rollout_on(module, "Counter-v0", 7, bootstrap_truncated=False)
-    torch.testing.assert_close(rollout.terminations, rollout.dones)
-    assert rollout.dones.sum() == 4
+    torch.testing.assert_close(rollout["terminations"], rollout["dones"])
+    assert rollout["dones"].sum() == 4
 
 
 def test_termination_is_marked_and_has_no_bootstrap(module):
     _, _, rollout, _, _ = rollout_on(module, "CounterTerminating-v0", 6)  # terminates after 2 steps
     expected = torch.zeros(6, 2)
     expected[[1, 3, 5]] = 1.0
-    torch.testing.assert_close(rollout.terminations, expected)
-    torch.testing.assert_close(rollout.dones, expected)
-    torch.testing.assert_close(rollout.obs[:, :, 0], torch.tensor([[0.0, 1, 0, 1, 0, 1]] * 2).T)
+    torch.testing.assert_close(rollout["terminations"], expected)
+    torch.testing.assert_close(rollout["dones"], expected)
+    torch.testing.assert_close(rollout["obs"][:, :, 0], torch.tensor([[0.0, 1, 0, 1, 0, 1]] * 2).T)
+
+
+class StopAfter:
+    """A stop request (StopRequest's signum) that turns to SIGINT at the n-th time it is read."""
+
+    def __init__(self, n):
+        self.n, self.reads = n, 0
+
+    @property
+    def signum(self):
+        self.reads += 1
+        return signal.SIGINT if self.reads >= self.n else 0
+
+
+def test_a_stop_request_ends_the_rollout_after_the_env_step_in_progress(module):
+    # Read once after each env step: the 4th read stops it after 4 steps of each env (t = 0..3), with no rollout
+    # (an incomplete one is not trained on), the observation to go on from, and the episodes that ended.
+    stop = StopAfter(4)
+    envs, _, rollout, next_obs, episodes = rollout_on(module, "Counter-v0", 7, stop=stop)
+    assert rollout is None and stop.reads == 4
+    assert [len(env.unwrapped.received) for env in envs.unwrapped.envs] == [4, 4]
+    # Counter-v0 truncated each env after step 2; step 3 is the first of episode 1: obs [1 step, episode 1].
+    torch.testing.assert_close(next_obs, torch.tensor([[1.0, 1.0], [1.0, 1.0]]))
+    assert episodes == [(2, 3.0, 3)] * 2
 
 
 def test_observation_normalization_is_shared_and_applied_to_final_obs(module):
@@ -94,8 +129,8 @@ def test_observation_normalization_is_shared_and_applied_to_final_obs(module):
     # The final observation [3, 0] normalizes to [2.25 / sqrt(0.6875), -0.25 / sqrt(0.1875)], and the
     # linear critic gives 10 * 2.71360 - 0.57735 = 26.5587.
     expected = 10 * 2.25 / math.sqrt(0.6875) - 0.25 / math.sqrt(0.1875)
-    torch.testing.assert_close(rollout.next_values[2], torch.tensor([expected] * 2), atol=1e-3, rtol=0)
-    assert (rollout.obs.abs() <= 10).all()
+    torch.testing.assert_close(rollout["next_values"][2], torch.tensor([expected] * 2), atol=1e-3, rtol=0)
+    assert (rollout["obs"].abs() <= 10).all()
 
 
 def test_running_mean_std_matches_whole_data(module):

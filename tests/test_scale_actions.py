@@ -5,10 +5,8 @@ evaluation on a toy env with uneven bounds, and the checks around it."""
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
 
 from conftest import CONTINUOUS_SCRIPTS, load
-from test_end_to_end import train_in_process
 from test_newcomer import recording
 
 pytestmark = pytest.mark.parametrize("name", CONTINUOUS_SCRIPTS)
@@ -64,27 +62,41 @@ def test_the_map_is_exactly_the_identity_on_bounds_of_minus_one_and_one(name):
     ones = np.ones(3, np.float32)
     out = module.unscale_action(u, -ones, ones)
     assert out.dtype == np.float32 and np.array_equal(out, u)  # bit for bit (0.0 for -0.0 compares equal)
-    env = gym.make("Hopper-v4")  # bounds -1 and 1: no wrapper at all, so runs without the flag are unchanged
-    assert module.scale_action_space(env) is env
+    # Hopper's bounds are -1 and 1: no wrapper at all, so its runs are the same with and without the flag.
+    for scale_actions in (True, False):
+        env = module.make_envs("Hopper-v4", 1, scale_actions=scale_actions).unwrapped.envs[0]
+        assert not any(isinstance(e, gym.wrappers.TransformAction) for e in wrapper_chain(env))
+    # Bounded-v0's are not: there the flag adds the map.
+    env = module.make_envs("Bounded-v0", 1, scale_actions=True).unwrapped.envs[0]
+    assert any(isinstance(e, gym.wrappers.TransformAction) for e in wrapper_chain(env))
+
+
+def wrapper_chain(env):
+    """env and every env it wraps."""
+    chain = [env]
+    while hasattr(chain[-1], "env"):
+        chain.append(chain[-1].env)
+    return chain
 
 
 def test_the_scaled_env_is_the_env_in_its_own_units(name):
     """Pendulum's torque is bounded by +-2: u in the scaled env is the torque 2 u in the plain one."""
     module = load(name)
-    scaled, plain = module.scale_action_space(gym.make("Pendulum-v1")), gym.make("Pendulum-v1")
-    assert scaled.action_space == gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    scaled, plain = module.make_envs("Pendulum-v1", 1, scale_actions=True), module.make_envs("Pendulum-v1", 1)
+    assert scaled.single_action_space == gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    assert plain.single_action_space == gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
     obs_scaled, _ = scaled.reset(seed=3)
     obs_plain, _ = plain.reset(seed=3)
     for u in [0.5, -1.0, 0.25, 1.0, -0.3]:
-        obs_scaled, r_scaled, *_ = scaled.step(np.array([u], np.float32))
-        obs_plain, r_plain, *_ = plain.step(np.array([2.0 * u], np.float32))
+        obs_scaled, r_scaled, *_ = scaled.step(np.array([[u]], np.float32))
+        obs_plain, r_plain, *_ = plain.step(np.array([[2.0 * u]], np.float32))
         np.testing.assert_array_equal(obs_scaled, obs_plain)
-        assert r_scaled == r_plain
+        np.testing.assert_array_equal(r_scaled, r_plain)
 
 
 def inner_envs(vector_env):
-    """The BoundedEnv instances inside make_vector_env's result."""
-    return [env.unwrapped for env in vector_env.env.env.envs]  # ActionRecorder > RecordEpisodeStatistics > SyncVectorEnv
+    """The BoundedEnv instances inside make_envs's result (or a wrapper of it)."""
+    return [env.unwrapped for env in vector_env.unwrapped.envs]
 
 
 def actions_sent(recorder):
@@ -102,7 +114,7 @@ def test_training_acts_in_minus_one_to_one_and_the_env_receives_its_units(name, 
     recorders = recording(module, monkeypatch)
     # std 1 in units of the half range: about a third of the samples fall outside [-1, 1].
     argv = TINY + ["--scale-actions", "--log-std-init", "0", "--run-name", "s", "--save-model"]
-    assert train_in_process(module, argv) == 0
+    assert module.main(argv) == 0
     [recorder] = recorders
     sent = np.stack(actions_sent(recorder))  # [steps, envs, 3]
     received = np.stack([np.stack(env.received) for env in inner_envs(recorder)], axis=1)
@@ -112,38 +124,28 @@ def test_training_acts_in_minus_one_to_one_and_the_env_receives_its_units(name, 
     assert np.all(received >= LOW) and np.all(received <= HIGH)
     # Without the flag the policy acts in the env's units: the [0, 1] dimension is clipped at 0 about half the
     # time (P(a < 0) = 0.5 for a mean near 0), with it a sixth (P(u < -1) = 0.16). 64 samples each.
-    assert train_in_process(module, TINY + ["--no-scale-actions", "--log-std-init", "0", "--run-name", "u"]) == 0
+    assert module.main(TINY + ["--no-scale-actions", "--log-std-init", "0", "--run-name", "u"]) == 0
     received_plain = np.stack([np.stack(env.received) for env in inner_envs(recorders[1])], axis=1)
     assert np.mean(received_plain[..., 1] == 0.0) > 0.33 > np.mean(received[..., 1] == 0.0)
 
 
 def test_evaluation_and_load_policy_act_in_the_envs_units(name, in_tmp, monkeypatch):
     module = load(name)
-    assert train_in_process(module, TINY + ["--scale-actions", "--run-name", "s", "--save-model"]) == 0
+    assert module.main(TINY + ["--scale-actions", "--run-name", "s", "--save-model"]) == 0
     path = str(in_tmp / "runs" / "s" / "checkpoint.pt")
     recorders = recording(module, monkeypatch)
-    assert train_in_process(module, ["--eval-checkpoint", path, "--eval-episodes", "2", "--no-cuda"]) == 0
+    assert module.main(["--eval-checkpoint", path, "--eval-episodes", "2", "--no-cuda"]) == 0
     [recorder] = recorders
-    sent = np.concatenate(actions_sent(recorder))
-    received = np.concatenate(inner_envs(recorder)[0].received).reshape(-1, 3)
-    np.testing.assert_allclose(received, by_hand(np.clip(sent, -1, 1)), rtol=0, atol=1e-6)
-    # The policy for one's own code gives the env's units directly: here the untrained mean is near u = 0,
-    # i.e. near the centres (0, 0.5, 2), which the unscaled mean (near 0 in every dimension) is not.
+    received = np.stack(inner_envs(recorder)[0].received)
+    assert received.shape == (10, 3)  # 2 episodes of 5 steps
+    assert np.all(received >= LOW) and np.all(received <= HIGH)
+    # The policy for one's own code gives the env's units directly, the actions evaluation's env received: here
+    # the barely trained mean is near u = 0, i.e. near the centres (0, 0.5, 2), which the unscaled mean (near 0
+    # in every dimension) is not.
     policy = module.load_policy(path)
-    actions = policy(np.array([[0.0], [1.0], [2.0]]))
-    np.testing.assert_allclose(actions, np.tile([0.0, 0.5, 2.0], (3, 1)), rtol=0, atol=0.2)
-    np.testing.assert_allclose(actions, by_hand(np.clip(sent[:3], -1, 1)), rtol=0, atol=1e-6)
-
-
-def test_checkpoints_from_before_the_flag_act_in_the_envs_units(name, in_tmp):
-    module = load(name)
-    assert train_in_process(module, TINY + ["--no-scale-actions", "--run-name", "old", "--save-model"]) == 0
-    path = in_tmp / "runs" / "old" / "checkpoint.pt"
-    checkpoint = torch.load(path, weights_only=True)
-    del checkpoint["args"]["scale_actions"]
-    torch.save(checkpoint, path)
-    loaded = module.load_checkpoint(str(path), torch.device("cpu"))
-    assert loaded["args"]["scale_actions"] is False  # whatever the default: the behaviour it was trained with
+    actions = policy(np.concatenate([obs for obs, _ in recorder.pairs]))
+    np.testing.assert_allclose(actions, np.tile([0.0, 0.5, 2.0], (10, 1)), rtol=0, atol=0.2)
+    np.testing.assert_allclose(actions, received, rtol=0, atol=1e-6)
 
 
 def test_the_defaults_scale_actions_in_ppo_only(name):
@@ -153,6 +155,6 @@ def test_the_defaults_scale_actions_in_ppo_only(name):
 
 def test_scale_actions_needs_finite_bounds(name):
     module = load(name)
-    module.check_env("Unbounded-v0")  # fine without the flag
+    module.check_args(module.RunArgs(env_id="Unbounded-v0", scale_actions=False))  # fine without the flag
     with pytest.raises(module.UserError, match=r"--scale-actions needs finite action bounds; Unbounded-v0's are"):
-        module.check_env("Unbounded-v0", scale_actions=True)
+        module.check_args(module.RunArgs(env_id="Unbounded-v0", scale_actions=True))
