@@ -1,47 +1,26 @@
-"""TRPO for continuous actions (Schulman et al. 2015, "Trust Region Policy Optimization").
+"""TRPO for continuous actions (Schulman et al. 2015): each policy step goes along the natural
+gradient x ~ F^-1 g, found by conjugate gradient on Fisher-vector products, as far as the KL bound
+allows, then backs off by a line search until the KL holds and the surrogate improves; the critic
+learns by Adam. Read top to bottom: the algorithm, then run management (checkpoints, resume,
+torchrun, logging) below its banner.
 
-Each iteration maximises the surrogate L(theta) = mean(pi_theta(a|s) / pi_old(a|s) * A) subject to
-mean KL(pi_old || pi_theta) <= delta: the natural-gradient direction x ~ F^-1 g by conjugate gradient
-on Fisher-vector products, the step that reaches the KL bound, and a backtracking line search that
-keeps the bound and the improvement exact. The critic is trained separately, by Adam on the returns.
-
-One file, read top to bottom. First the algorithm, in its order:
-    Args -> environments -> normalization -> agent -> rollout -> GAE -> trust region -> critic loss -> update
-    -> training loop
-then, under the RUN MANAGEMENT banner, what keeps a run safe and is not needed to learn TRPO:
-    data parallelism (torchrun) -> run set-up and resume -> logging -> checkpoints -> evaluation -> input checks
-    -> signals -> main() and the CLI
-
-    python trpo_continuous.py                                        # HalfCheetah-v4, 1M steps
-    python trpo_continuous.py --env-id Hopper-v4 --max-kl 0.01      # any Box-action gymnasium env
-    python trpo_continuous.py --save-model                           # writes runs/<run>/checkpoint.pt
-    python trpo_continuous.py --eval-checkpoint runs/<run>/checkpoint.pt --eval-episodes 10
-    python trpo_continuous.py --resume runs/<run>/checkpoint.pt      # continue an interrupted run
-    torchrun --standalone --nproc_per_node 2 trpo_continuous.py      # one run, data-parallel over 2 processes
-    tensorboard --logdir runs
-
-Gymnasium 1.x correctness: vector envs run in SAME_STEP autoreset mode, so the step that ends an
-episode returns the first observation of the next one and no reward-0 "reset transition" is ever
-stored; truncated episodes (time limits) bootstrap from the critic's value of the true final
-observation, terminated ones from 0.
+    python trpo_continuous.py --env-id Hopper-v4 --max-kl 0.01      # any env with Box actions
+    python trpo_continuous.py --save-model    # then --eval-checkpoint or --resume its checkpoint
+    torchrun --standalone --nproc_per_node 2 trpo_continuous.py      # one run, 2 processes
 """
 
-import difflib
 import glob
-import importlib
+import importlib.util
 import math
 import os
-import random
-import re
 import signal
 import sys
 import threading
 import time
 import warnings
 from collections import deque
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Literal, NamedTuple, NoReturn, Optional
+from dataclasses import asdict, dataclass, fields
+from typing import Literal, Optional
 
 import gymnasium as gym
 import numpy as np
@@ -49,199 +28,96 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 import tyro
-from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 from torch.utils.tensorboard import SummaryWriter
 
 
 @dataclass
 class Args:
-    # --- experiment ---
-    exp_name: str = "trpo_continuous"
-    """name of the experiment, part of the default run name"""
-    run_name: Optional[str] = None
-    """the run directory under runs/ (default: <env-id>__<exp-name>__<seed>__<unix time>)"""
-    seed: int = 1
-    """seed of python, numpy, torch and the environments"""
-    torch_deterministic: bool = True
-    """use deterministic torch algorithms (two CPU runs with the same seed give identical losses)"""
-    cuda: bool = True
-    """use a GPU when one is available (falls back to CPU, and says so)"""
-    torch_threads: int = 1
-    """CPU threads for torch; 1 is fastest for these small networks on a few cores (0: torch's default)"""
-    capture_video: bool = False
-    """record videos of env 0 into videos/<run> (needs moviepy and a rendering backend)"""
-    track: bool = False
-    """send the run to Weights & Biases (needs wandb): its scalars, hyperparameters and, with --capture-video,
-    videos, under the TensorBoard run's name; WANDB_MODE=offline keeps it on disk"""
-    wandb_project_name: str = "ppo-trpo-single-file"
-    """W&B project of --track"""
-    wandb_entity: Optional[str] = None
-    """W&B entity (user or team) of --track; default: your default entity"""
-    save_model: bool = False
-    """write a checkpoint to runs/<run>/checkpoint.pt at the end of training"""
-    checkpoint_every: int = 0
-    """also write that checkpoint every N iterations (0: only at the end with --save-model, and on Ctrl-C)"""
-    resume: Optional[str] = None
-    """continue training from this checkpoint, in the same run directory and TensorBoard run"""
-    eval_checkpoint: Optional[str] = None
-    """do not train: evaluate this checkpoint with the deterministic action (Agent.deterministic_action)"""
-    eval_episodes: int = 10
-    """number of episodes for --eval-checkpoint"""
-
-    # --- environment ---
-    env_id: str = "HalfCheetah-v4"
-    """gymnasium id of an environment with a Box action space"""
-    total_timesteps: int = 1_000_000
-    """total environment steps, summed over all envs"""
-    num_envs: int = 8
-    """number of parallel environments (gymnasium SyncVectorEnv); under torchrun the total over all ranks,
-    each rank stepping num_envs / N of them"""
-    num_steps: int = 256
-    """steps per environment per rollout; the batch is num_envs * num_steps"""
-
-    # --- advantages ---
-    gamma: float = 0.99
-    """discount factor gamma"""
-    gae_lambda: float = 0.95
-    """GAE lambda"""
-    norm_adv: bool = True
-    """normalize the batch's advantages to mean 0, std 1"""
-
-    # --- TRPO: the policy step ---
-    max_kl: float = 0.02
-    """trust-region size delta: bound on the mean KL(pi_old || pi_new) of a step (0.02: README, "TRPO
-    defaults screen"; the paper and most implementations use 0.01)"""
-    cg_iters: int = 10
-    """conjugate-gradient iterations for the search direction x ~ F^-1 g"""
-    cg_damping: float = 0.1
-    """damping lambda added to the Fisher matrix: CG solves (F + lambda I) x = g"""
-    backtrack_coef: float = 0.8
-    """line search: each try shrinks the step by this factor"""
-    backtrack_iters: int = 10
-    """line search: number of step sizes tried before the old parameters are kept"""
-
-    # --- TRPO: the critic's optimiser ---
-    learning_rate: float = 1e-3
-    """Adam learning rate of the critic"""
-    lr_schedule: Literal["linear", "constant"] = "constant"
-    """linear: anneal the critic's learning rate to 0 over training; constant"""
-    update_epochs: int = 10
-    """critic passes over the batch per iteration (minibatches are reshuffled every epoch)"""
-    minibatch_size: int = 128
-    """samples per critic gradient step; must divide the batch (128: sb3-contrib's TRPO default; under torchrun:
-    the global minibatch, minibatch_size / N samples from each rank)"""
-    grad_clip: bool = True
-    """clip the critic's global gradient norm to --max-grad-norm"""
-    max_grad_norm: float = 0.5
-    """maximum global gradient norm of the critic (with --grad-clip)"""
-
-    # --- TRPO: the critic's objective ---
-    value_clip: bool = False
-    """clip the value function update around the old values by --clip-eps, as in the PPO scripts"""
-    clip_eps: float = 0.2
-    """clipping range of --value-clip"""
-
-    # --- normalization and episode ends ---
-    norm_obs: bool = True
-    """normalize observations by a running mean/var shared by all envs (clipped to +-10)"""
-    norm_reward: bool = True
-    """scale rewards by the running std of the discounted return (clipped to +-10)"""
-    bootstrap_truncated: bool = True
-    """bootstrap truncated episodes from V(final observation); off: treat truncation as termination"""
-
-    # --- network ---
-    hidden_sizes: tuple[int, ...] = (256, 256)
-    """hidden layer sizes of the actor and of the critic MLPs"""
-    log_std_init: float = -1.0
-    """initial log standard deviation of the Gaussian policy (-1: std 0.37, README, "TRPO defaults screen")"""
-    scale_actions: bool = False
-    """the policy acts in [-1, 1] per action dimension, mapped linearly onto the env's bounds, so --log-std-init
-    is relative to each dimension's half range; an env bounded by -1 and 1 is unchanged (scale_action_space)"""
+    exp_name: str = "trpo_continuous"  # name of the experiment, part of the default run name
+    run_name: Optional[str] = None  # the run's directory in runs/ (default: env, exp, seed, time)
+    seed: int = 1  # seed of torch and of the environments
+    torch_deterministic: bool = True  # deterministic torch algorithms: one seed, one set of losses
+    # environment
+    env_id: str = "HalfCheetah-v4"  # gymnasium id of an env with Box observations and actions
+    total_timesteps: int = 1_000_000  # environment steps in all
+    num_envs: int = 8  # parallel environments (under torchrun: in all, num_envs / N per rank)
+    num_steps: int = 256  # steps of each env per rollout; the batch is num_envs * num_steps
+    # advantages
+    gamma: float = 0.99  # discount factor gamma
+    gae_lambda: float = 0.95  # GAE lambda
+    norm_adv: bool = True  # normalize the batch's advantages to mean 0, std 1
+    # trust region: the policy step
+    max_kl: float = 0.02  # trust-region size delta: the bound on a step's mean KL(pi_old || pi_new)
+    cg_iters: int = 10  # conjugate-gradient iterations for the search direction x ~ F^-1 g
+    cg_damping: float = 0.1  # damping lambda of the Fisher matrix: CG solves (F + lambda I) x = g
+    backtrack_coef: float = 0.8  # line search: each try shrinks the step by this factor
+    backtrack_iters: int = 10  # line search: step sizes tried before the old parameters are kept
+    # critic: Adam on the returns
+    learning_rate: float = 1e-3  # Adam's learning rate of the critic (the initial one if linear)
+    lr_schedule: Literal["linear", "constant"] = "constant"  # linear: anneal it to 0 over training
+    update_epochs: int = 10  # critic passes over the batch per iteration, in shuffled minibatches
+    minibatch_size: int = 128  # samples per critic gradient step (under torchrun: in all)
+    max_grad_norm: float = 0.5  # clip the critic's global gradient norm to this (0: no clipping)
+    value_clip: bool = False  # clip the value update around the old values (OpenAI baselines)
+    clip_eps: float = 0.2  # clipping range eps of --value-clip
+    # normalization and episode ends
+    norm_obs: bool = True  # normalize observations by running statistics shared by all envs
+    norm_reward: bool = True  # scale rewards by the running std of the discounted return
+    bootstrap_truncated: bool = True  # truncation bootstraps from V(final obs); off: as termination
+    # network
+    hidden_sizes: tuple[int, ...] = (256, 256)  # hidden layer sizes of the actor and of the critic
+    log_std_init: float = -1.0  # initial log standard deviation of the Gaussian policy
+    scale_actions: bool = False  # act in [-1, 1], mapped linearly onto the env's bounds
 
 
-# ------------------------------------------------------------------------------------------------
-# Environments
-# ------------------------------------------------------------------------------------------------
-def make_env(env_id: str, video_dir: Optional[str] = None, scale_actions: bool = False):
-    """A thunk creating one environment; with video_dir, the env records videos there; with scale_actions,
-    its actions are scaled to [-1, 1] (scale_action_space)."""
+# --- Environments -------------------------------------------------------------------------------
+def unscale_action(u: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """--scale-actions: the env's action for a policy action u in [-1, 1]^n,
+        a = c + h * u,   c = (high + low) / 2,   h = (high - low) / 2,
+    so the policy's std is a fraction of each half range h (exactly the identity on [-1, 1])."""
+    return ((high + low) / 2 + (high - low) / 2 * u).astype(low.dtype)
 
-    def thunk():
-        if video_dir is None:
+
+def make_envs(env_id: str, num_envs: int, video_dir=None, scale_actions=False):
+    """num_envs copies of env_id with episode statistics; env 0 records videos into video_dir.
+    SAME_STEP autoreset: the step that ends an episode returns the next one's first observation and
+    the true final one in info["final_obs"]; the default NEXT_STEP would spend the next step on a
+    reset whose (obs, reward 0) transition is not real."""
+
+    def make_env(i: int) -> gym.Env:
+        if video_dir is None or i > 0:
             env = gym.make(env_id)
         else:
             env = gym.make(env_id, render_mode="rgb_array")
             env = gym.wrappers.RecordVideo(env, video_dir, disable_logger=True)
-        return scale_action_space(env) if scale_actions else env
+        low, high = env.action_space.low, env.action_space.high
+        if not scale_actions or np.all(low == -1) and np.all(high == 1):
+            return env
+        space = gym.spaces.Box(-1.0, 1.0, low.shape, env.action_space.dtype)
+        return gym.wrappers.TransformAction(env, lambda u: unscale_action(u, low, high), space)
 
-    return thunk
-
-
-def unscale_action(u: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """--scale-actions: the env's action for a policy action u in [-1, 1]^n (per action dimension)
-        a = c + h * u,   c = (high + low) / 2,   h = (high - low) / 2,
-    so u = -1 and u = 1 are the env's bounds, and a Gaussian policy's std in u is a fraction of h.
-    Where low = -1 and high = 1 it is the identity, exactly."""
-    return ((high + low) / 2 + (high - low) / 2 * u).astype(low.dtype)
+    envs = gym.vector.SyncVectorEnv([lambda i=i: make_env(i) for i in range(num_envs)],
+                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    return gym.wrappers.vector.RecordEpisodeStatistics(envs)  # info["episode"] on done steps
 
 
-def scale_action_space(env: gym.Env) -> gym.Env:
-    """--scale-actions: env as seen by a policy acting in [-1, 1]^n, its actions mapped by unscale_action.
-    An env whose bounds are already -1 and 1 is returned as it is."""
-    low, high = env.action_space.low, env.action_space.high
-    if np.all(low == -1) and np.all(high == 1):
-        return env
-    space = gym.spaces.Box(-1.0, 1.0, low.shape, env.action_space.dtype)
-    return gym.wrappers.TransformAction(env, lambda u: unscale_action(u, low, high), space)
-
-
-def make_vector_env(env_id: str, num_envs: int, video_dir: Optional[str] = None,
-                    scale_actions: bool = False) -> gym.vector.VectorEnv:
-    """num_envs copies of env_id (make_env) in SAME_STEP autoreset mode, with episode statistics.
-
-    SAME_STEP: the step that ends an episode returns the reset observation, and the true final
-    observation is in info["final_obs"]. The default NEXT_STEP mode would instead spend the next
-    step on a reset whose (obs, reward 0) transition is not a real one.
-    """
-    envs = gym.vector.SyncVectorEnv(
-        [make_env(env_id, video_dir if i == 0 else None, scale_actions) for i in range(num_envs)],
-        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
-    )
-    return gym.wrappers.vector.RecordEpisodeStatistics(envs)  # info["episode"] on the done step
-
-
-def env_action(action: np.ndarray, action_space: gym.spaces.Space) -> np.ndarray:
-    """The action the env receives for a sampled (or deterministic) action: clipped to the env's bounds
-    (with --scale-actions, the scaled env's [-1, 1]). The unclipped sample is what the rollout stores and
-    the update scores."""
-    return np.clip(action, action_space.low, action_space.high)
-
-
-# ------------------------------------------------------------------------------------------------
-# Normalization
-# ------------------------------------------------------------------------------------------------
+# --- Normalization ------------------------------------------------------------------------------
 class RunningMeanStd(nn.Module):
-    """Running mean and variance of a stream of batches (Chan et al. parallel update).
-
-    For a batch with mean m_b, variance v_b and size n_b, with w = n_b / (count + n_b) and d = m_b - mean:
-        mean  <- (1 - w) * mean + w * m_b
-        var   <- (1 - w) * var + w * v_b + w * (1 - w) * d^2
-        count <- count + n_b
-    mean and var are buffers and count a Python float (so w costs no tensor op in the rollout loop);
-    all three are in the state dict of the module that owns them. Under torchrun each rank updates them
-    with its own envs' data during a rollout, and sync() merges the ranks' data after it.
-    """
+    """Running mean and variance of a stream of batches (Chan et al.). For a batch of n_b samples,
+    mean m_b, variance v_b, with w = n_b / (count + n_b) and d = m_b - mean:
+        mean <- (1 - w) mean + w m_b,   var <- (1 - w) var + w v_b + w (1 - w) d^2,   count += n_b
+    Under torchrun each rank adds its envs' data during a rollout, then merge_over_ranks merges."""
 
     def __init__(self, shape=()):
         super().__init__()
         self.register_buffer("mean", torch.zeros(shape))
         self.register_buffer("var", torch.ones(shape))
-        self.count = 1e-4
-        self.synced = None  # (count, mean, var) that every rank held at the last sync (data parallelism)
+        self.count = 1e-4  # a float: w costs no tensor op in the rollout loop
+        self.shared = None  # under torchrun: (count, sums) that all ranks hold since the last merge
 
     def update(self, batch: torch.Tensor) -> None:
-        if self.synced is None and dist.is_initialized():
-            self.synced = (self.count, self.mean.clone(), self.var.clone())
+        if self.shared is None and WORLD_SIZE > 1:
+            self.shared = (self.count, moment_sums(self))
         batch_var, batch_mean = torch.var_mean(batch, 0, correction=0)
         w = batch.shape[0] / (self.count + batch.shape[0])
         delta = batch_mean - self.mean
@@ -249,44 +125,22 @@ class RunningMeanStd(nn.Module):
         self.mean.lerp_(batch_mean, w)
         self.count += batch.shape[0]
 
-    def sync(self) -> None:
-        """Data parallelism: merge the data every rank added since the last sync, so that all ranks hold the
-        statistics of the union. From the common state (n0, m0, v0) and each rank's (n_r, m_r, v_r), with
-        d_r = m_r - m0 and sums over ranks:
-            n = n0 + sum (n_r - n0),   S1 = sum n_r d_r,   S2 = n0 v0 + sum [ n_r (v_r + d_r^2) - n0 v0 ]
-            mean = m0 + S1 / n,   var = S2 / n - (S1 / n)^2
-        (the first and second moments about m0 of the union). Nothing to do in a single process."""
-        if self.synced is None:
-            return
-        n0, m0, v0 = self.synced
-        d = (self.mean - m0).double().reshape(-1)
-        v0 = v0.double().reshape(-1)
-        sums = torch.cat([d.new_tensor([self.count - n0]), self.count * d,
-                          self.count * (self.var.double().reshape(-1) + d * d) - n0 * v0])
-        dist.all_reduce(sums)
-        n, s1, s2 = n0 + sums[0].item(), sums[1:1 + d.numel()], sums[1 + d.numel():] + n0 * v0
-        self.mean.copy_((m0.double().reshape(-1) + s1 / n).view_as(self.mean))
-        self.var.copy_((s2 / n - (s1 / n).square()).clamp_min(0.0).view_as(self.var))
-        self.count, self.synced = n, None
+    def get_extra_state(self) -> float:
+        return self.count
 
-    def get_extra_state(self) -> torch.Tensor:
-        return torch.tensor(self.count, dtype=torch.float64)
-
-    def set_extra_state(self, state: torch.Tensor) -> None:
-        self.count, self.synced = state.item(), None
+    def set_extra_state(self, count: float) -> None:
+        self.count, self.shared = count, None
 
 
 class RewardScaler(nn.Module):
-    """Divides rewards by the running std of the discounted return R_t = gamma * R_{t-1} + r_t.
-
-    The return restarts at 0 in each env whose episode ended. Scaled rewards are clipped to +-clip.
-    """
+    """Divides rewards by the running std of the discounted return R_t = gamma R_{t-1} + r_t (which
+    restarts at 0 where an episode ended), clipped to +-clip."""
 
     def __init__(self, num_envs: int, gamma: float, clip: float = 10.0):
         super().__init__()
         self.gamma, self.clip = gamma, clip
         self.return_rms = RunningMeanStd()
-        self.register_buffer("discounted_return", torch.zeros(num_envs))
+        self.register_buffer("discounted_return", torch.zeros(num_envs), persistent=False)
 
     def forward(self, rewards: torch.Tensor, dones: torch.Tensor) -> torch.Tensor:
         self.discounted_return.mul_(self.gamma).add_(rewards)
@@ -295,52 +149,39 @@ class RewardScaler(nn.Module):
         return (rewards / torch.sqrt(self.return_rms.var + 1e-8)).clamp(-self.clip, self.clip)
 
 
-# ------------------------------------------------------------------------------------------------
-# Agent: separate actor and critic MLPs, Gaussian policy with a state-independent log-std
-# ------------------------------------------------------------------------------------------------
-def layer_init(layer: nn.Linear, gain: float) -> nn.Linear:
-    """Orthogonal weights with the given gain, zero bias."""
-    nn.init.orthogonal_(layer.weight, gain)
-    nn.init.zeros_(layer.bias)
-    return layer
+# --- Agent: separate actor and critic MLPs, a Gaussian policy with state-independent log-std ---
+def mlp(in_dim: int, hidden_sizes: tuple, out_dim: int, out_gain: float) -> nn.Sequential:
+    """Tanh MLP, orthogonal weights (gain sqrt(2), out_gain on the output layer), zero biases."""
+    sizes, layers = (in_dim, *hidden_sizes, out_dim), []
+    for i in range(len(sizes) - 1):
+        layers += [nn.Linear(sizes[i], sizes[i + 1]), nn.Tanh()]
+        nn.init.orthogonal_(layers[-2].weight, out_gain if i == len(sizes) - 2 else math.sqrt(2))
+        nn.init.zeros_(layers[-2].bias)
+    return nn.Sequential(*layers[:-1])
 
 
-def mlp(in_dim: int, hidden_sizes: tuple[int, ...], out_dim: int, out_gain: float) -> nn.Sequential:
-    """Tanh MLP; hidden layers initialised with gain sqrt(2), the output layer with out_gain."""
-    layers, last = [], in_dim
-    for size in hidden_sizes:
-        layers += [layer_init(nn.Linear(last, size), math.sqrt(2)), nn.Tanh()]
-        last = size
-    layers.append(layer_init(nn.Linear(last, out_dim), out_gain))
-    return nn.Sequential(*layers)
-
-
-def gaussian_log_prob(mean: torch.Tensor, log_std: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-    """log N(a | mu, sigma^2), summed over action dimensions:
-        log pi(a|s) = sum_i [ -(a_i - mu_i)^2 / (2 sigma_i^2) - log sigma_i - log(2 pi) / 2 ]
-    Computed directly: building torch.distributions objects in the hot loop costs more than the math.
-    """
+def gaussian_log_prob(mean: torch.Tensor, log_std: torch.Tensor, action: torch.Tensor):
+    """log pi(a|s) = sum_i [ -(a_i - mu_i)^2 / (2 sigma_i^2) - log sigma_i - log(2 pi) / 2 ]."""
     z = (action - mean) * torch.exp(-log_std)
     return (-0.5 * z.square() - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
 
 
 def gaussian_entropy(log_std: torch.Tensor) -> torch.Tensor:
-    """Entropy of a diagonal Gaussian, summed over action dimensions: H = sum_i [ log sigma_i + (1 + log 2 pi) / 2 ]."""
+    """H = sum_i [ log sigma_i + (1 + log 2 pi) / 2 ]."""
     return (log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum(-1)
 
 
 class Agent(nn.Module):
-    def __init__(self, obs_dim: int, act_dim: int, hidden_sizes: tuple[int, ...], log_std_init: float,
-                 norm_obs: bool):
+    def __init__(self, obs_dim: int, act_dim: int, hidden_sizes, log_std_init: float, norm_obs):
         super().__init__()
         self.norm_obs = norm_obs
-        self.obs_rms = RunningMeanStd((obs_dim,))  # part of the state dict: checkpoints evaluate correctly
+        self.obs_rms = RunningMeanStd((obs_dim,))  # in the state dict: checkpoints act as trained
         self.critic = mlp(obs_dim, hidden_sizes, 1, out_gain=1.0)
         self.actor_mean = mlp(obs_dim, hidden_sizes, act_dim, out_gain=0.01)
         self.actor_log_std = nn.Parameter(torch.full((act_dim,), float(log_std_init)))
 
     def normalize(self, obs: torch.Tensor, update: bool = False) -> torch.Tensor:
-        """(obs - mean) / sqrt(var + 1e-8), clipped to +-10; with update, first add obs to the statistics."""
+        """(obs - mean) / sqrt(var + 1e-8), clipped to +-10; with update, first add obs to them."""
         if not self.norm_obs:
             return obs
         if update:
@@ -351,134 +192,75 @@ class Agent(nn.Module):
         return self.critic(obs).squeeze(-1)
 
     def policy(self, obs: torch.Tensor):
-        """The parameters of pi(.|s) = N(mu(s), sigma^2): mu(s) and the state-independent log sigma."""
+        """pi(.|s) = N(mu(s), sigma^2): mu(s) and log sigma."""
         return self.actor_mean(obs), self.actor_log_std
 
     def act(self, obs: torch.Tensor) -> torch.Tensor:
-        """Sample a ~ N(mu(s), sigma^2); its log-prob and V(s) come after the rollout, batched."""
         mean, log_std = self.policy(obs)
         return mean + torch.exp(log_std) * torch.randn_like(mean)
 
     def evaluate_actions(self, obs: torch.Tensor, actions: torch.Tensor):
-        """log pi(a|s), entropy of pi(.|s) and V(s) under the current parameters."""
+        """log pi(a|s), the entropy of pi(.|s) and V(s)."""
         mean, log_std = self.policy(obs)
         return gaussian_log_prob(mean, log_std, actions), gaussian_entropy(log_std), self.value(obs)
 
-    def deterministic_action(self, obs: torch.Tensor) -> torch.Tensor:
-        """The action evaluation takes: the mean mu(s) (the env then clips it to its bounds)."""
-        return self.policy(obs)[0]
 
-
-def build_agent(args: Args, envs: gym.vector.VectorEnv, device: torch.device) -> Agent:
-    """The agent for the envs' observation and action sizes."""
-    obs_dim = int(np.prod(envs.single_observation_space.shape))
-    act_dim = int(np.prod(envs.single_action_space.shape))
-    return Agent(obs_dim, act_dim, args.hidden_sizes, args.log_std_init, args.norm_obs).to(device)
-
-
-# ------------------------------------------------------------------------------------------------
-# Rollout: num_steps steps in each of num_envs envs with the current policy
-# ------------------------------------------------------------------------------------------------
-class Rollout:
-    """Storage for one rollout, allocated once on the training device; every field is [num_steps, num_envs, ...].
-
-    obs holds the (normalized) observations the policy acted on. next_values[t] is what step t bootstraps
-    from, as compute_gae expects: V(s_{t+1}) where no episode ended at t, V(true final observation)
-    where the episode was truncated at t, and 0 where it terminated at t.
-    """
-
-    def __init__(self, num_steps: int, num_envs: int, obs_shape: tuple, action_shape: tuple, device: torch.device):
-        self.obs = torch.zeros((num_steps, num_envs) + obs_shape, device=device)
-        self.actions = torch.zeros((num_steps, num_envs) + action_shape, device=device)
-        self.log_probs = torch.zeros((num_steps, num_envs), device=device)
-        self.rewards = torch.zeros_like(self.log_probs)
-        self.values = torch.zeros_like(self.log_probs)
-        self.next_values = torch.zeros_like(self.log_probs)
-        self.terminations = torch.zeros_like(self.log_probs)
-        self.dones = torch.zeros_like(self.log_probs)
-
-    def batch(self, advantages: torch.Tensor, returns: torch.Tensor) -> dict:
-        """The rollout and its advantages as one flat batch of num_steps * num_envs samples."""
-        return {"obs": self.obs.flatten(0, 1), "actions": self.actions.flatten(0, 1),
-                "log_probs": self.log_probs.flatten(), "advantages": advantages.flatten(),
-                "returns": returns.flatten(), "values": self.values.flatten()}
-
-
-class RolloutResult(NamedTuple):
-    next_obs: torch.Tensor  # the (normalized) observation the next rollout starts from
-    episodes: list  # (step index, return, length) of every episode that ended during the rollout
-    env_seconds: float  # time spent inside envs.step
-    complete: bool  # False when a stop request cut the rollout short (its data is then not used)
-
-
+# --- Rollout: num_steps steps of each env with the current policy -------------------------------
 @torch.inference_mode()
-def collect_rollout(agent: Agent, envs: gym.vector.VectorEnv, rollout: Rollout, next_obs: torch.Tensor,
-                    reward_scaler: Optional[RewardScaler], bootstrap_truncated: bool, stop=None) -> RolloutResult:
-    """Fill rollout with the current policy, starting from next_obs (normalized). stop: an object whose
-    .requested becomes true to cut the rollout short after the current env step (StopRequest, below)."""
-    device = rollout.obs.device
-    num_steps = rollout.obs.shape[0]
-    space = envs.single_action_space
-    episodes, env_seconds = [], 0.0
-    rollout.next_values.zero_()  # 0 stays where an episode terminated: there is nothing to bootstrap from
-
-    def to_tensor(array):
-        return torch.as_tensor(array, dtype=torch.float32, device=device)
-
+def collect_rollout(agent, envs, next_obs, num_steps, reward_scaler=None, bootstrap_truncated=True,
+                    stop=None):
+    """Step every env num_steps times from next_obs (normalized). Returns the rollout as [num_steps,
+    num_envs] tensors (None if stop.signum cut it short), the observation to go on from, and the
+    (step, return, length) of each episode that ended. next_values[t] is what step t bootstraps
+    from: V(s_{t+1}) in an episode, V(true final obs) after a truncation, 0 after a termination."""
+    shape, device, space = (num_steps, next_obs.shape[0]), next_obs.device, envs.single_action_space
+    obs = torch.zeros(shape + next_obs.shape[1:], device=device)
+    actions = torch.zeros(shape + space.shape, device=device)
+    rewards, next_values, terminations, dones = torch.zeros((4,) + shape, device=device)
+    episodes = []
     for step in range(num_steps):
-        rollout.obs[step] = next_obs
-        action = agent.act(next_obs)
-        rollout.actions[step] = action
-        env_start = time.perf_counter()
-        next_obs_np, reward, terminated, truncated, info = envs.step(env_action(action.cpu().numpy(), space))
-        env_seconds += time.perf_counter() - env_start
+        obs[step] = next_obs
+        actions[step] = agent.act(next_obs)
+        # The env gets the action clipped to its bounds; the update scores the unclipped sample.
+        action = np.clip(actions[step].cpu().numpy(), space.low, space.high)
+        next_obs_np, reward, terminated, truncated, info = envs.step(action)
         done = terminated | truncated
-        # Without truncation bootstrapping, a time limit counts as a termination (as many implementations do).
-        rollout.terminations[step].copy_(torch.from_numpy(terminated if bootstrap_truncated else done))
-        rollout.dones[step].copy_(torch.from_numpy(done))
-        reward = to_tensor(reward)
-        rollout.rewards[step] = reward if reward_scaler is None else reward_scaler(reward, rollout.dones[step])
-        next_obs = agent.normalize(to_tensor(next_obs_np), update=True)
-        if bootstrap_truncated and (truncated & ~terminated).any():
-            # SAME_STEP autoreset: next_obs is already the next episode's first observation; the
-            # truncated episode's true last observation is in info["final_obs"].
-            index = np.flatnonzero(truncated & ~terminated)
-            final_obs = agent.normalize(to_tensor(np.stack(info["final_obs"][index])))
-            rollout.next_values[step, torch.as_tensor(index, device=device)] = agent.value(final_obs)
-        if "episode" in info:
-            for i in np.flatnonzero(info["_episode"]):
-                episodes.append((step, float(info["episode"]["r"][i]), int(info["episode"]["l"][i])))
-        if stop is not None and stop.requested:
-            return RolloutResult(next_obs, episodes, env_seconds, complete=False)
-    # The policy did not change during the rollout, so log pi_old(a_t|s_t) and V(s_t) of all steps come
-    # from one batched forward pass rather than num_steps small ones.
-    log_probs, _, values = agent.evaluate_actions(rollout.obs.flatten(0, 1), rollout.actions.flatten(0, 1))
-    rollout.log_probs.copy_(log_probs.view_as(rollout.log_probs))
-    rollout.values.copy_(values.view_as(rollout.values))
-    # Where no episode ended at t, the next state's value is V(s_{t+1}).
-    following_values = torch.cat([rollout.values[1:], agent.value(next_obs).unsqueeze(0)])
-    rollout.next_values.copy_(torch.where(rollout.dones.bool(), rollout.next_values, following_values))
-    agent.obs_rms.sync()  # under torchrun: every rank now holds the statistics of all ranks' observations
+        terminations[step].copy_(torch.from_numpy(terminated if bootstrap_truncated else done))
+        dones[step].copy_(torch.from_numpy(done))
+        rewards[step] = torch.as_tensor(reward, dtype=torch.float32, device=device)
+        if reward_scaler is not None:
+            rewards[step] = reward_scaler(rewards[step], dones[step])
+        next_obs = torch.as_tensor(next_obs_np, dtype=torch.float32, device=device)
+        next_obs = agent.normalize(next_obs, update=True)
+        index = np.flatnonzero(truncated & ~terminated)
+        if bootstrap_truncated and len(index):  # SAME_STEP: the true last obs is in final_obs
+            final_obs = torch.as_tensor(np.stack(info["final_obs"][index]), dtype=torch.float32)
+            next_values[step, index] = agent.value(agent.normalize(final_obs.to(device)))
+        for i in np.flatnonzero(info.get("_episode", [])):
+            episodes.append((step, float(info["episode"]["r"][i]), int(info["episode"]["l"][i])))
+        if stop is not None and stop.signum:
+            return None, next_obs, episodes
+    # The policy did not change during the rollout: log pi_old(a|s) and V(s) in one batched pass.
+    log_probs, _, values = agent.evaluate_actions(obs.flatten(0, 1), actions.flatten(0, 1))
+    values = values.view(shape)
+    following_values = torch.cat([values[1:], agent.value(next_obs).unsqueeze(0)])
+    next_values = torch.where(dones.bool(), next_values, following_values)
+    merge_over_ranks(agent.obs_rms)  # under torchrun: the statistics of all ranks' data, on each
     if reward_scaler is not None:
-        reward_scaler.return_rms.sync()
-    return RolloutResult(next_obs, episodes, env_seconds, complete=True)
+        merge_over_ranks(reward_scaler.return_rms)
+    rollout = dict(obs=obs, actions=actions, log_probs=log_probs.view(shape), values=values,
+                   rewards=rewards, next_values=next_values, terminations=terminations, dones=dones)
+    return rollout, next_obs, episodes
 
 
-# ------------------------------------------------------------------------------------------------
-# Generalized advantage estimation (Schulman et al. 2016)
-# ------------------------------------------------------------------------------------------------
+# --- Generalized advantage estimation (Schulman et al. 2016) ------------------------------------
 def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
-    """GAE over a rollout; every input is a float tensor of shape [T, N] (steps x envs).
-
+    """GAE over a rollout of [T, N] tensors (steps x envs):
         delta_t = r_t + gamma * (1 - term_t) * V(s_{t+1}) - V(s_t)
         A_t     = delta_t + gamma * lambda * (1 - done_t) * A_{t+1},    A_T = 0
         returns = A + V
-
-    next_values[t] is V of the state that followed step t: V(s_{t+1}) within an episode, V(true final
-    observation) where the episode was truncated at t; where it terminated, term_t = 1 cuts the
-    bootstrap whatever next_values holds (collect_rollout leaves 0 there). done_t (terminated or
-    truncated) stops the recursion at episode ends.
-    """
+    next_values[t] is V of the state after step t (the true final observation after a truncation);
+    term_t = 1 cuts the bootstrap, done_t (terminated or truncated) the recursion."""
     deltas = rewards + gamma * (1.0 - terminations) * next_values - values
     advantages = torch.zeros_like(rewards)
     next_advantage = torch.zeros_like(rewards[0])
@@ -488,27 +270,38 @@ def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_la
     return advantages, advantages + values
 
 
-# ------------------------------------------------------------------------------------------------
-# Trust region (Schulman et al. 2015, "Trust Region Policy Optimization", appendix C)
-# ------------------------------------------------------------------------------------------------
+# --- Losses -------------------------------------------------------------------------------------
+def value_loss(values, old_values, returns, clip_eps, value_clip):
+    """L^V = 0.5 mean( max( (V - G)^2, (V_clip - G)^2 ) ),  V_clip = V_old + clip(V - V_old, +-eps);
+    without value_clip, L^V = 0.5 mean( (V - G)^2 )."""
+    unclipped = (values - returns).square()
+    if not value_clip:
+        return 0.5 * unclipped.mean()
+    clipped = old_values + (values - old_values).clamp(-clip_eps, clip_eps)
+    return 0.5 * torch.max(unclipped, (clipped - returns).square()).mean()
+
+
+def surrogate(new_log_probs, old_log_probs, advantages):
+    """L(theta) = mean( pi_theta(a|s) / pi_old(a|s) A ), the importance-sampled policy objective."""
+    return (torch.exp(new_log_probs - old_log_probs) * advantages).mean()
+
+
+# --- Trust region (Schulman et al. 2015, appendix C) --------------------------------------------
 def gaussian_kl(mu_p, log_std_p, mu_q, log_std_q):
     """KL(p || q) of diagonal Gaussians per state, summed over action dimensions:
-        KL = sum_i [ log(sigma_q,i / sigma_p,i) + (sigma_p,i^2 + (mu_p,i - mu_q,i)^2) / (2 sigma_q,i^2) - 1/2 ]"""
+        KL = sum_i [ log(sigma_q,i / sigma_p,i)
+                     + (sigma_p,i^2 + (mu_p,i - mu_q,i)^2) / (2 sigma_q,i^2) - 1/2 ]"""
     var_p, var_q = torch.exp(2 * log_std_p), torch.exp(2 * log_std_q)
     return (log_std_q - log_std_p + (var_p + (mu_p - mu_q).square()) / (2 * var_q) - 0.5).sum(-1)
 
 
-def surrogate(new_log_probs, old_log_probs, advantages):
-    """L(theta) = mean( pi_theta(a|s) / pi_old(a|s) * A ), the importance-sampled policy objective."""
-    return (torch.exp(new_log_probs - old_log_probs) * advantages).mean()
-
-
 def conjugate_gradient(fvp, b, iters, residual_tol=1e-10):
-    """Solve F x = b for symmetric positive-definite F, given only v -> F v, in at most `iters` steps:
-        x_0 = 0, r_0 = p_0 = b
-        alpha_k = r_k.r_k / p_k.F p_k,  x_{k+1} = x_k + alpha_k p_k,  r_{k+1} = r_k - alpha_k F p_k
+    """Solve F x = b for a symmetric positive-definite F, given only v -> F v, in at most iters
+    steps:
+        x_0 = 0,   r_0 = p_0 = b,   alpha_k = r_k.r_k / p_k.F p_k
+        x_{k+1} = x_k + alpha_k p_k,   r_{k+1} = r_k - alpha_k F p_k
         p_{k+1} = r_{k+1} + (r_{k+1}.r_{k+1} / r_k.r_k) p_k
-    stopping early once r.r < residual_tol. Returns (x, |r|), r = b - F x the residual of the recursion."""
+    stopping once r.r < residual_tol. Returns (x, |r|), r = b - F x the recursion's residual."""
     x = torch.zeros_like(b)
     r, p = b.clone(), b.clone()
     r_dot_r = r.dot(r)
@@ -526,9 +319,9 @@ def conjugate_gradient(fvp, b, iters, residual_tol=1e-10):
 
 
 def fisher_vector_product(kl_fn, params, damping):
-    """v -> (F + damping I) v, with F the Hessian of the mean KL(pi_old || pi_theta) at theta = theta_old,
-    which is the Fisher information matrix of the policy: F v = grad( grad(KL) . v ), two backward
-    passes and no F in memory. kl_fn() computes the mean KL with pi_old held fixed."""
+    """v -> (F + damping I) v, F the Hessian of the mean KL(pi_old || pi_theta) at theta_old, the
+    Fisher information matrix of the policy: F v = grad( grad(KL) . v ), two backward passes and no
+    F in memory. kl_fn() is the mean KL with pi_old held fixed."""
     grads = torch.autograd.grad(kl_fn(), params, create_graph=True)
     flat_grad = torch.cat([g.reshape(-1) for g in grads])
 
@@ -540,19 +333,18 @@ def fisher_vector_product(kl_fn, params, damping):
 
 
 def max_step_size(x, fx, max_kl):
-    """beta = sqrt(2 delta / x^T fx), with fx = (F + lambda I) x the damped product that CG solved with:
-    the step beta * x reaches the KL bound delta of the quadratic model KL(theta_old + s) ~ s^T F s / 2
+    """beta = sqrt(2 delta / x^T fx), fx = (F + lambda I) x the damped product CG solved with: the
+    step beta x reaches the KL bound delta of the quadratic model KL(theta_old + s) ~ s^T F s / 2
     when lambda = 0, and stays inside it when lambda > 0 (x^T (F + lambda I) x >= x^T F x)."""
     return torch.sqrt(2 * max_kl / x.dot(fx))
 
 
-def line_search(f, theta_old, surrogate_old, full_step, max_kl, backtrack_coef=0.8, backtrack_iters=10):
-    """Backtracking line search on theta_old + backtrack_coef^i * full_step, i = 0, 1, ..., backtrack_iters - 1.
-
-    f(theta) -> (surrogate, mean KL from theta_old); surrogate_old is the surrogate at theta_old. Accepts
-    the first step whose KL is within max_kl and whose surrogate improved on surrogate_old; when none
-    does, returns theta_old. Returns (theta, accepted, backtracks, surrogate, kl).
-    """
+def line_search(f, theta_old, surrogate_old, full_step, max_kl, backtrack_coef=0.8,
+                backtrack_iters=10):
+    """Try theta_old + backtrack_coef^i full_step, i = 0, 1, ..., backtrack_iters - 1, with f(theta)
+    -> (surrogate, mean KL from theta_old); accept the first whose KL is within max_kl and whose
+    surrogate improves on surrogate_old, else keep theta_old. Returns (theta, accepted, backtracks,
+    surrogate, kl)."""
     for i in range(backtrack_iters):
         theta = theta_old + backtrack_coef ** i * full_step
         surrogate_new, kl = f(theta)
@@ -561,984 +353,515 @@ def line_search(f, theta_old, surrogate_old, full_step, max_kl, backtrack_coef=0
     return theta_old, False, backtrack_iters, surrogate_old, 0.0
 
 
-# ------------------------------------------------------------------------------------------------
-# Critic loss
-# ------------------------------------------------------------------------------------------------
-def value_loss(values, old_values, returns, clip_eps, value_clip):
-    """L^V = 0.5 * mean( max( (V - G)^2, (V_clip - G)^2 ) ),  V_clip = V_old + clip(V - V_old, -eps, eps);
-    without value_clip, L^V = 0.5 * mean( (V - G)^2 )."""
-    unclipped = (values - returns).square()
-    if not value_clip:
-        return 0.5 * unclipped.mean()
-    clipped = old_values + (values - old_values).clamp(-clip_eps, clip_eps)
-    return 0.5 * torch.max(unclipped, (clipped - returns).square()).mean()
-
-
-def explained_variance(predictions: torch.Tensor, targets: torch.Tensor) -> float:
-    """1 - Var(G - V) / Var(G): 1 is a perfect critic, 0 no better than a constant (nan if Var(G) = 0).
-    Under torchrun, over every rank's batch."""
-    if dist.is_initialized():
-        var = global_moments(torch.stack([targets, targets - predictions]), dim=1)[1]
-        return float("nan") if var[0] == 0 else (1.0 - var[1] / var[0]).item()
-    var_targets = targets.var()
-    return float("nan") if var_targets == 0 else (1.0 - (targets - predictions).var() / var_targets).item()
-
-
-# ------------------------------------------------------------------------------------------------
-# Update: one trust-region step of the policy, then update_epochs passes of the critic over the batch
-# ------------------------------------------------------------------------------------------------
-def trpo_update(agent: Agent, critic_optimizer: torch.optim.Optimizer, batch: dict, args: Args) -> dict:
-    """The policy step (surrogate gradient g, x ~ F^-1 g by conjugate gradient, step beta x, line search)
-    and the critic regression on the returns. batch keys: obs, actions, log_probs, advantages, returns, values.
-
-    Under torchrun (data parallelism, below) each rank holds its own envs' batch: the advantages are
-    normalized with the statistics of all N parts; g, every Fisher-vector product, the line search's
-    surrogate and KL and the critic's gradients are averaged over the ranks, so every rank takes the same step."""
-    obs, actions, old_log_probs = batch["obs"], batch["actions"], batch["log_probs"]
-    advantages = batch["advantages"]
-    if args.norm_adv and dist.is_initialized():
-        adv_mean, adv_var = global_moments(advantages, correction=1)
-        advantages = (advantages - adv_mean) / (adv_var.sqrt() + 1e-8)
-    elif args.norm_adv:
-        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-    # The trust region covers the whole policy: the mean network and the log-std, not the critic.
-    policy_params = [*agent.actor_mean.parameters(), agent.actor_log_std]
-    # pi_old on the batch, computed once: its (mean, log-std) are the fixed side of every KL below, and the
-    # surrogate at theta_old is differentiated through the same forward pass.
-    mean, log_std = agent.policy(obs)
-    old_mean, old_log_std = mean.detach(), log_std.detach().clone()  # clone: log_std is the parameter itself
+# --- Update: one trust-region step of the policy, then update_epochs passes of the critic -------
+def trpo_update(agent, critic_optimizer, batch: dict, args: Args) -> dict:
+    """The policy step (surrogate gradient g, x ~ F^-1 g by conjugate gradient, the step beta x, the
+    line search), then Adam steps of the critic on value_loss in shuffled minibatches. Returns the
+    stats logged as losses/*, with kl: KL(pi_old || pi_new) of the batch after the accepted step (0
+    if none). Under torchrun the advantages are normalized over every rank's batch; g, each F v, the
+    line search's surrogate and KL and the critic's gradients are averaged over the ranks."""
+    obs = batch["obs"].clone()  # not an inference tensor: autograd saves it in the graph
+    actions, old_log_probs, advantages = batch["actions"], batch["log_probs"], batch["advantages"]
+    if args.norm_adv:
+        mean, std = global_mean_std(advantages)
+        advantages = (advantages - mean) / (std + 1e-8)
+    policy_params = [*agent.actor_mean.parameters(), agent.actor_log_std]  # not the critic's
+    mean, log_std = agent.policy(obs)  # pi_old: the fixed side of every KL below
+    old_mean, old_log_std = mean.detach(), log_std.detach().clone()  # log_std is the parameter
 
     def mean_kl():
         return gaussian_kl(old_mean, old_log_std, *agent.policy(obs)).mean()
 
-    # 1. Surrogate gradient g at theta_old
-    surrogate_at_old = surrogate(gaussian_log_prob(mean, log_std, actions), old_log_probs, advantages)
-    g = torch.cat([grad.reshape(-1) for grad in torch.autograd.grad(surrogate_at_old, policy_params)])
-    g = mean_over_ranks(torch.cat([g, surrogate_at_old.detach().reshape(1)]))  # one all-reduce for both
+    # 1. Surrogate gradient g at theta_old (and the surrogate, in the same all-reduce)
+    surrogate_old = surrogate(gaussian_log_prob(mean, log_std, actions), old_log_probs, advantages)
+    g = torch.cat([grad.reshape(-1) for grad in torch.autograd.grad(surrogate_old, policy_params)])
+    g = mean_over_ranks(torch.cat([g, surrogate_old.detach().reshape(1)]))
     g, surrogate_old = g[:-1], g[-1].item()
-    # 2. Search direction x ~ F^-1 g
+    # 2. Search direction x ~ F^-1 g, and the full step beta x to the KL bound
     fvp = fisher_vector_product(mean_kl, policy_params, args.cg_damping)
     x, cg_residual = conjugate_gradient(fvp, g, args.cg_iters)
-    # 3. Full step beta x, with beta = sqrt(2 delta / x^T F x)
     full_step = max_step_size(x, fvp(x), args.max_kl) * x
-    expected_improvement = g.dot(full_step)
-    # 4. Backtracking line search; the old parameters are restored when no step is accepted
+    # 3. Backtracking line search: the old parameters stay when no step is accepted
     theta_old = nn.utils.parameters_to_vector(policy_params).detach()
 
     @torch.no_grad()
     def evaluate(theta):
         nn.utils.vector_to_parameters(theta, policy_params)
         new_log_probs = gaussian_log_prob(*agent.policy(obs), actions)
-        values = average_over_ranks({"surrogate": surrogate(new_log_probs, old_log_probs, advantages).item(),
-                                     "kl": mean_kl().item()})
+        values = average_over_ranks({
+            "surrogate": surrogate(new_log_probs, old_log_probs, advantages).item(),
+            "kl": mean_kl().item()})
         return values["surrogate"], values["kl"]
 
     theta, accepted, backtracks, surrogate_new, kl = line_search(
-        evaluate, theta_old, surrogate_old, full_step, args.max_kl, args.backtrack_coef, args.backtrack_iters)
+        evaluate, theta_old, surrogate_old, full_step, args.max_kl, args.backtrack_coef,
+        args.backtrack_iters)
     with torch.no_grad():
         nn.utils.vector_to_parameters(theta, policy_params)
-
-    # 5. Critic: update_epochs passes over the batch in shuffled minibatches
-    batch_size, minibatch_size = obs.shape[0], args.minibatch_size // world_size()
-    critic_params = critic_optimizer.param_groups[0]["params"]
-    max_norm = args.max_grad_norm if args.grad_clip else math.inf  # inf: measure the norm, clip nothing
-    value_losses = []
-    grad_norm_total = torch.zeros((), device=obs.device)
+    # 4. Critic: update_epochs passes over the batch in shuffled minibatches
+    params, size = critic_optimizer.param_groups[0]["params"], args.minibatch_size // WORLD_SIZE
+    value_losses, grad_norm = [], 0.0
     for epoch in range(args.update_epochs):
-        for index in torch.randperm(batch_size, device=obs.device).view(-1, minibatch_size):
-            v_loss = value_loss(agent.value(obs[index]), batch["values"][index], batch["returns"][index],
-                                args.clip_eps, args.value_clip)
+        for index in torch.randperm(len(obs), device=obs.device).view(-1, size):
+            v_loss = value_loss(agent.value(obs[index]), batch["values"][index],
+                                batch["returns"][index], args.clip_eps, args.value_clip)
             critic_optimizer.zero_grad(set_to_none=True)
             v_loss.backward()
-            [mean_v_loss] = average_gradients(critic_params, v_loss.item())
-            if not math.isfinite(mean_v_loss):
-                raise FloatingPointError(f"non-finite value loss ({mean_v_loss}) in epoch {epoch}")
-            grad_norm_total += nn.utils.clip_grad_norm_(critic_params, max_norm, foreach=True)
+            [mean_loss] = average_gradients(params, v_loss.item())
+            if not math.isfinite(mean_loss):
+                raise FloatingPointError(f"non-finite value loss ({mean_loss}) in epoch {epoch}")
+            max_norm = args.max_grad_norm or math.inf  # inf: measure the norm, clip nothing
+            grad_norm += nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
             critic_optimizer.step()
             value_losses.append(v_loss.detach())
-    critic_stats = average_over_ranks({"value_loss": torch.stack(value_losses).mean().item()})
-    return {**critic_stats, "kl": kl, "surrogate_improvement": surrogate_new - surrogate_old,
-            "expected_improvement": expected_improvement.item(), "backtracks": backtracks,
-            "step_accepted": float(accepted), "cg_residual": cg_residual.item(),
-            "step_norm": (theta - theta_old).norm().item(),
-            "entropy": gaussian_entropy(agent.actor_log_std).item(),
-            "grad_norm": grad_norm_total.item() / len(value_losses)}
+    return average_over_ranks({
+        "value_loss": torch.stack(value_losses).mean().item(), "kl": kl,
+        "surrogate_improvement": surrogate_new - surrogate_old,
+        "expected_improvement": g.dot(full_step).item(), "backtracks": backtracks,
+        "step_accepted": float(accepted), "cg_residual": cg_residual.item(),
+        "step_norm": (theta - theta_old).norm().item(),
+        "entropy": gaussian_entropy(agent.actor_log_std).item(),
+        "grad_norm": grad_norm.item() / len(value_losses)})
 
 
-def scheduled_learning_rate(args: Args, progress: float) -> float:
-    """The critic's learning rate of an iteration, with progress = (iteration - 1) / iterations in [0, 1):
-    linear: lr_0 * (1 - progress); constant: lr_0."""
-    if args.lr_schedule == "linear":
-        return args.learning_rate * (1.0 - progress)
-    return args.learning_rate
+# --- Training loop ------------------------------------------------------------------------------
+def train(args, device, writer=None, checkpoint=None, stop=None) -> dict:
+    """Iterations of rollout -> advantages -> update (from the checkpoint's iteration, with one).
+    Returns the state a checkpoint holds besides the args."""
+    torch.manual_seed(args.seed)  # from here the order of the random draws fixes a seed's numbers
+    torch.use_deterministic_algorithms(args.torch_deterministic)
+    num_envs, batch_size = args.num_envs // WORLD_SIZE, args.num_envs * args.num_steps
+    video_dir = f"videos/{args.run_name}" if args.capture_video and RANK == 0 else None
+    envs = make_envs(args.env_id, num_envs, video_dir, args.scale_actions)
+    agent = Agent(envs.single_observation_space.shape[0], envs.single_action_space.shape[0],
+                  args.hidden_sizes, args.log_std_init, args.norm_obs).to(device)
+    if RANK > 0:  # the same initial weights on every rank; then draws of their own
+        torch.manual_seed(int(np.random.SeedSequence([args.seed, RANK]).generate_state(1)[0]))
+    critic_optimizer = torch.optim.Adam(agent.critic.parameters(), lr=args.learning_rate, eps=1e-5,
+                                        fused=True)
+    reward_scaler = RewardScaler(num_envs, args.gamma).to(device)
+    start, rejected = 0, 0  # rejected: iterations in a row whose line search accepted no step
+    env_seed = args.seed + RANK * num_envs  # env i of rank r: as the same env of one process
+    if checkpoint is not None:  # episodes in progress restart, with reseeded random streams
+        agent.load_state_dict(checkpoint["agent"])
+        critic_optimizer.load_state_dict(checkpoint["critic_optimizer"])
+        reward_scaler.load_state_dict(checkpoint["reward_scaler"])
+        start = checkpoint["iteration"]
+        env_seed = int(np.random.SeedSequence([args.seed, RANK, start]).generate_state(1)[0])
+        torch.manual_seed(env_seed)
+    with torch.inference_mode():
+        next_obs = torch.as_tensor(envs.reset(seed=env_seed)[0], dtype=torch.float32, device=device)
+        next_obs = agent.normalize(next_obs, update=True)
+    log, iteration = Logger(writer, args, start), start
+    num_iterations = args.total_timesteps // batch_size
 
+    def state() -> dict:
+        return dict(iteration=iteration, agent=agent.state_dict(),
+                    critic_optimizer=critic_optimizer.state_dict(),
+                    reward_scaler=reward_scaler.state_dict())
 
-# ------------------------------------------------------------------------------------------------
-# Training loop
-# ------------------------------------------------------------------------------------------------
-def train(run: "Run") -> None:
-    """Iterations of rollout -> advantages -> update, from run.iteration on. run (start_run, below) holds
-    the args, envs, agent, critic optimizer, reward scaler, rollout storage and logs, and the iteration a
-    checkpoint restores."""
-    args, agent, critic_optimizer = run.args, run.agent, run.critic_optimizer
-    for iteration in range(run.iteration + 1, run.num_iterations + 1):
-        # Schedule: linear goes from the initial value at the first iteration towards 0 after the last.
-        progress = (iteration - 1) / run.num_iterations
-        lr = scheduled_learning_rate(args, progress)
+    for iteration in range(start + 1, num_iterations + 1):
+        progress = (iteration - 1) / num_iterations  # linear schedule: towards 0 after the last
+        lr = args.learning_rate * (1.0 - progress if args.lr_schedule == "linear" else 1.0)
         for group in critic_optimizer.param_groups:
             group["lr"] = lr
-
-        # 1. Rollout
-        with run.timed("rollout"):
-            rollout = collect_rollout(agent, run.envs, run.rollout, run.next_obs,
-                                      run.reward_scaler if args.norm_reward else None, args.bootstrap_truncated,
-                                      run.stop if world_size() == 1 else None)  # ranks stop together, below
-        if not rollout.complete:
-            break  # interrupted: the partial rollout is dropped; the checkpoint holds the last full iteration
-        run.next_obs = rollout.next_obs
-
-        # 2. Advantages (no_grad, not inference_mode: the update's autograd graph takes them as inputs)
-        with run.timed("gae"), torch.no_grad():
-            advantages, returns = compute_gae(run.rollout.rewards, run.rollout.values, run.rollout.next_values,
-                                              run.rollout.terminations, run.rollout.dones, args.gamma, args.gae_lambda)
-
-        # 3. Update: one trust-region step of the policy, then the critic
-        with run.timed("update"):
-            batch = run.rollout.batch(advantages, returns)
-            stats = trpo_update(agent, critic_optimizer, batch, args)
-        run.iteration = iteration
-
-        # 4. Log and checkpoint
-        log_iteration(run, rollout, batch, stats, {"charts/learning_rate": lr})
-        if args.checkpoint_every and iteration % args.checkpoint_every == 0:
-            write_checkpoint(run)
-        if run.stop.agreed():
+        # 1. Rollout (cut short by Ctrl-C in one process; under torchrun the ranks stop together)
+        rollout, next_obs, episodes = collect_rollout(
+            agent, envs, next_obs, args.num_steps, reward_scaler if args.norm_reward else None,
+            args.bootstrap_truncated, stop if WORLD_SIZE == 1 else None)
+        if rollout is None:
+            iteration -= 1
             break
+        # 2. Advantages (no_grad, not inference_mode: the update's graph takes them as inputs)
+        with torch.no_grad():
+            advantages, returns = compute_gae(
+                rollout["rewards"], rollout["values"], rollout["next_values"],
+                rollout["terminations"], rollout["dones"], args.gamma, args.gae_lambda)
+        batch = {key: value.flatten(0, 1) for key, value in rollout.items()}
+        batch.update(advantages=advantages.flatten(), returns=returns.flatten())
+        # 3. Update: one trust-region step of the policy, then the critic
+        stats = trpo_update(agent, critic_optimizer, batch, args)
+        # 4. Log and checkpoint
+        errors_var, returns_var = (batch["returns"] - batch["values"]).var(), batch["returns"].var()
+        stats["explained_variance"] = (1 - errors_var / returns_var).item()
+        rejected = 0 if stats["step_accepted"] else rejected + 1
+        if rejected and rejected % 10 == 0:  # on stdout: rank 0's alone
+            print(f"warning: the line search accepted no step in {rejected} iterations in a row")
+        log(iteration, episodes, {
+            "charts/learning_rate": critic_optimizer.param_groups[0]["lr"],
+            "charts/policy_std": agent.actor_log_std.exp().mean().item(),
+            **{f"losses/{key}": value for key, value in stats.items()}})
+        if args.checkpoint_every and iteration % args.checkpoint_every == 0:
+            save_checkpoint(args, state())
+        if stop is not None and stop.agreed():
+            break
+    if iteration > start and (args.save_model or stop is not None and stop.signum):
+        save_checkpoint(args, state())
+    envs.close()  # also writes the video of an episode in progress
+    return state()
 
 
 # ================================================================================================
-# RUN MANAGEMENT: everything below keeps a run safe, resumable and observable (data parallelism, set-up and resume,
-# logging, checkpoints, evaluation, input checks, signals, the command line), not the algorithm.
+# RUN MANAGEMENT: what keeps a run safe, resumable and observable; not needed to learn the algorithm
 # ================================================================================================
-
-# Fields that manage a run rather than define it: --resume may change these, and nothing else.
-RUN_MANAGEMENT_FIELDS = {"cuda", "torch_threads", "capture_video", "save_model", "checkpoint_every",
-                         "resume", "eval_checkpoint", "eval_episodes", "track", "wandb_project_name", "wandb_entity"}
-
-
-# ------------------------------------------------------------------------------------------------
-# Data parallelism: under torchrun, N processes (ranks) train one run, each stepping num_envs / N envs
-# ------------------------------------------------------------------------------------------------
-def init_distributed(cuda: bool) -> torch.device:
-    """The training device. Under torchrun (WORLD_SIZE > 1), first join the process group: NCCL and
-    cuda:LOCAL_RANK where every rank on the machine has a GPU of its own, else gloo on CPU (and says so when
-    GPUs exist); ranks other than 0 then print nothing on stdout (rank 0 writes the console line,
-    TensorBoard and checkpoints). A plain python run starts no process group."""
-    use_cuda = cuda and torch.cuda.is_available()
-    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
-        return torch.device("cuda" if use_cuda else "cpu")
-    local_rank, ranks_here = int(os.environ["LOCAL_RANK"]), int(os.environ["LOCAL_WORLD_SIZE"])
-    gpus = torch.cuda.device_count() if use_cuda else 0
-    use_cuda = use_cuda and ranks_here <= gpus  # NCCL takes a GPU of its own for each rank
-    if use_cuda:
-        torch.cuda.set_device(local_rank)
-    dist.init_process_group("nccl" if use_cuda else "gloo")
-    if dist.get_rank() != 0:
-        sys.stdout = open(os.devnull, "w")
-    if gpus and not use_cuda:
-        plural = "s" if gpus > 1 else ""
-        print(f"{ranks_here} processes on this machine but {gpus} GPU{plural} (NCCL needs one per process): "
-              f"running on CPU (gloo); --nproc_per_node {gpus} trains on the GPU{plural}")
-    return torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
+@dataclass
+class RunArgs(Args):
+    cuda: bool = True  # use a GPU when there is one
+    save_model: bool = False  # write runs/<run>/checkpoint.pt at the end (on Ctrl-C: always)
+    checkpoint_every: int = 0  # also write it every N iterations (0: never)
+    resume: Optional[str] = None  # continue this checkpoint's run in its directory, with its args
+    eval_checkpoint: Optional[str] = None  # do not train: evaluate this checkpoint (load_policy)
+    eval_episodes: int = 10  # episodes of --eval-checkpoint
+    capture_video: bool = False  # record videos of env 0 into videos/<run> (needs moviepy)
+    track: bool = False  # send the run's scalars, settings and videos to Weights & Biases
+    wandb_project_name: str = "ppo-trpo-single-file"  # W&B project of --track
+    wandb_entity: Optional[str] = None  # W&B entity (user or team) of --track
 
 
-def world_size() -> int:
-    """N, the number of ranks (1 in a plain python run)."""
-    return dist.get_world_size() if dist.is_initialized() else 1
-
-
-def rank() -> int:
-    return dist.get_rank() if dist.is_initialized() else 0
-
-
-def average_gradients(params: list, *values: float) -> list:
-    """Each parameter's gradient <- its mean over the ranks: the gradient of the global minibatch, whose
-    parts hold the same number of samples on every rank. values (floats) are averaged in the same
-    all-reduce. In a single process nothing changes."""
-    if not dist.is_initialized():
-        return list(values)
-    grads = [p.grad for p in params]
-    flat = mean_over_ranks(torch.cat([g.reshape(-1) for g in grads] + [grads[0].new_tensor(values)]))
-    offset = 0
-    for g in grads:
-        g.copy_(flat[offset:offset + g.numel()].view_as(g))
-        offset += g.numel()
-    return flat[offset:].tolist()
-
-
-def mean_over_ranks(tensor: torch.Tensor) -> torch.Tensor:
-    """tensor, replaced in place by its mean over the ranks (unchanged in a single process)."""
-    if dist.is_initialized():
-        dist.all_reduce(tensor)
-        tensor /= dist.get_world_size()
-    return tensor
-
-
-def average_over_ranks(values: dict) -> dict:
-    """The mean over ranks of each float in values (the same keys on every rank)."""
-    if not dist.is_initialized():
-        return values
-    flat = torch.tensor(list(values.values()), dtype=torch.float64, device=device_of_collectives())
-    return dict(zip(values, mean_over_ranks(flat).tolist()))
-
-
-def global_moments(x: torch.Tensor, dim: int = 0, correction: int = 0):
-    """(mean, variance) along dim of the union of every rank's x (the same size on every rank), from one
-    all-reduce of the sums over n values in all: mean = sum x / n, var = (sum x^2 - n mean^2) / (n - correction).
-    In a single process: torch.var_mean."""
-    if not dist.is_initialized():
-        var, mean = torch.var_mean(x, dim, correction=correction)
-        return mean, var
-    x64 = x.double()
-    sums = torch.stack([x64.sum(dim), x64.square().sum(dim)])
-    dist.all_reduce(sums)
-    n = x.shape[dim] * dist.get_world_size()
-    mean = sums[0] / n
-    return mean.to(x.dtype), ((sums[1] - n * mean.square()) / (n - correction)).clamp_min(0.0).to(x.dtype)
-
-
-def gather_lists(items: list) -> list:
-    """The concatenation of every rank's list, in rank order (items in a single process)."""
-    if not dist.is_initialized():
-        return items
-    gathered = [None] * dist.get_world_size()
-    dist.all_gather_object(gathered, items)
-    return [item for part in gathered for item in part]
-
-
-def device_of_collectives() -> torch.device:
-    """Where tensors for a collective live: the rank's GPU under NCCL, the CPU under gloo."""
-    return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
-
-
-def on_rank_zero(fn, *args, share: bool = False):
-    """fn(*args) on rank 0 alone (file-system work: the run directory, checkpoints). A UserError or RunFault
-    it raises is raised on every rank, so that all ranks stop together. share: every rank gets fn's result
-    (pickled), else the others get None. In a single process: fn(*args)."""
-    if not dist.is_initialized():
-        return fn(*args)
-    box = [None]
-    if dist.get_rank() == 0:
-        try:
-            result = fn(*args)
-            box = [("ok", result if share else None)]
-        except (UserError, RunFault) as e:
-            box = [(type(e), str(e))]
-    dist.broadcast_object_list(box, src=0)
-    outcome, value = box[0]
-    if outcome != "ok":
-        raise outcome(value)
-    return result if dist.get_rank() == 0 else value
+RUN_FLAGS = {f.name for f in fields(RunArgs)} - {f.name for f in fields(Args)}  # --resume takes
+RANK, WORLD_SIZE = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))  # torchrun
+CHECKPOINT_FORMAT = f"{Args.exp_name}/4"
 
 
 class UserError(Exception):
-    """A problem with the user's input: reported as one line, exit status 2."""
+    """Bad input: one line, exit status 2."""
 
 
-class RunFault(Exception):
-    """A fault of the machine, not of the input (a full disk, an unwritable directory): one line, exit status 1."""
+# --- Data parallelism: under torchrun, N processes (ranks) train one run ------------------------
+def init_distributed(cuda: bool) -> torch.device:
+    """Join torchrun's process group: NCCL on cuda:LOCAL_RANK where each rank on this machine has a
+    GPU of its own, else gloo on CPU. Ranks other than 0 print nothing."""
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    gpus_needed = int(os.environ.get("LOCAL_WORLD_SIZE", 1))  # NCCL takes one GPU per rank
+    use_cuda = cuda and torch.cuda.is_available() and gpus_needed <= torch.cuda.device_count()
+    if WORLD_SIZE > 1:
+        if use_cuda:
+            torch.cuda.set_device(local_rank)
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    if RANK > 0:
+        sys.stdout = open(os.devnull, "w")
+    return torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
 
 
-@dataclass
-class Run:
-    """Everything a training run holds; iteration is what a checkpoint restores besides the modules."""
-    args: Args
-    run_name: str
-    run_dir: str
-    envs: gym.vector.VectorEnv
-    agent: Agent
-    critic_optimizer: torch.optim.Optimizer
-    reward_scaler: RewardScaler
-    rollout: Rollout
-    writer: SummaryWriter
-    stop: "StopRequest"
-    tracker: Optional["Tracker"] = None
-    next_obs: Optional[torch.Tensor] = None
-    num_iterations: int = 0
-    iteration: int = 0  # the last iteration whose update is done
-    rejected_in_a_row: int = 0  # iterations in a row whose line search accepted no step
-    start_iteration: int = 0
-    start_time: float = 0.0
-    seconds: dict = field(default_factory=dict)
-    recent_returns: Any = field(default_factory=lambda: deque(maxlen=20))
-
-    @property
-    def batch_size(self) -> int:
-        return self.args.num_envs * self.args.num_steps  # samples per iteration
-
-    @property
-    def checkpoint_path(self) -> str:
-        return os.path.join(self.run_dir, "checkpoint.pt")
-
-    @contextmanager
-    def timed(self, phase: str):
-        """Time the block into seconds[phase] (logged as time/<phase>_seconds)."""
-        start = time.perf_counter()
-        yield
-        self.seconds[phase] = time.perf_counter() - start
+def mean_over_ranks(x: torch.Tensor) -> torch.Tensor:
+    """x, replaced in place by its mean over the ranks (unchanged in one process)."""
+    if WORLD_SIZE > 1:
+        dist.all_reduce(x)
+        x /= WORLD_SIZE
+    return x
 
 
-def start_run(args: Args, device: torch.device, given: set) -> Optional[Run]:
-    """Seed everything, build the envs, agent, optimizer and logs, and restore a checkpoint with --resume
-    (given: the Args fields typed on the command line). None: the run to resume is already finished.
-
-    The order of the random draws (seeding, agent weights, env resets) is part of what makes two runs
-    with the same seed identical: change it and every run's numbers change."""
-    checkpoint = None
-    if args.resume is not None:
-        checkpoint = on_rank_zero(load_checkpoint, args.resume, device, share=True)  # rank 0 reads, all get it
-        args = resolve_resume(args, checkpoint, given)
-        saved_ranks = checkpoint.get("world_size", 1)  # absent from checkpoints written before torchrun support
-        if saved_ranks != world_size():
-            raise UserError(f"{args.resume} was written by a run of {saved_ranks} process(es) and this one has "
-                            f"{world_size()}: resume with as many (torchrun --nproc_per_node {saved_ranks}; "
-                            f"plain python for 1)")
-        run_name = checkpoint["run_name"]
-        batch_size, done = args.num_envs * args.num_steps, checkpoint["iteration"]
-        if done >= args.total_timesteps // batch_size:
-            print(f"{run_name} is finished (step {done * batch_size} of {args.total_timesteps}): nothing to resume")
-            return None
-    else:
-        run_name = args.run_name or f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
-    run_dir, purge_step = on_rank_zero(claim_run_dir, run_name, args, checkpoint, share=True)
-    check_env(args.env_id, args.scale_actions)  # the run's env: the checkpoint's when resuming
-    video_dir = f"videos/{run_name}" if args.capture_video and rank() == 0 else None
-    tracker = on_rank_zero(Tracker, args, run_name, video_dir) if args.track else None  # before the writer
-    writer = on_rank_zero(open_writer, run_dir, purge_step, args, checkpoint is None)  # None on other ranks
-
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    torch.use_deterministic_algorithms(args.torch_deterministic)
-
-    if args.capture_video:
-        check_video_support(args.env_id)
-    num_envs = args.num_envs // world_size()  # this rank's envs: the global envs rank * num_envs, ... (seeds too)
-    envs = make_vector_env(args.env_id, num_envs, video_dir, args.scale_actions)
-    agent = build_agent(args, envs, device)  # the same weights on every rank: the same seed so far
-    if rank() > 0:  # from here on, each rank draws its own actions and minibatches
-        seed_rank(args.seed, rank())
-    critic_optimizer = torch.optim.Adam(agent.critic.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
-    reward_scaler = RewardScaler(num_envs, args.gamma).to(device)
-    run = Run(args, run_name, run_dir, envs, agent, critic_optimizer, reward_scaler,
-              Rollout(args.num_steps, num_envs, envs.single_observation_space.shape,
-                      envs.single_action_space.shape, device),
-              writer, StopRequest(), tracker)
-    run.num_iterations = args.total_timesteps // run.batch_size
-    if checkpoint is None:
-        next_obs_np, _ = envs.reset(seed=args.seed + rank() * num_envs)
-    else:
-        restore_checkpoint(run, checkpoint)
-        print(f"resuming {run_name} at step {run.iteration * run.batch_size}")
-        # Episodes in progress are not saved: a resumed run starts new ones, drawn from the envs' saved
-        # random generators (so they continue the run's stream rather than replay its first episodes).
-        next_obs_np, _ = envs.reset()
-    with torch.inference_mode():
-        run.next_obs = agent.normalize(torch.as_tensor(next_obs_np, dtype=torch.float32, device=device), update=True)
-    run.start_iteration, run.start_time = run.iteration, time.time()
-    return run
+def average_over_ranks(values: dict) -> dict:
+    """The mean over the ranks of each float in values."""
+    if WORLD_SIZE == 1:
+        return values
+    device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+    flat = torch.tensor(list(values.values()), dtype=torch.float64, device=device)
+    return dict(zip(values, mean_over_ranks(flat).tolist()))
 
 
-def restore_checkpoint(run: Run, checkpoint: dict) -> None:
-    """Restore the modules, the loop's state and this rank's random generators and envs' generators."""
-    num_envs = run.rollout.obs.shape[1]
-    try:
-        run.agent.load_state_dict(checkpoint["agent"])
-        run.critic_optimizer.load_state_dict(checkpoint["critic_optimizer"])
-        run.reward_scaler.load_state_dict(checkpoint["reward_scaler"])
-        run.iteration = checkpoint["iteration"]
-        set_rng_states(checkpoint["rank_rng"][rank()] if world_size() > 1 else checkpoint["rng"])
-        set_env_rng_states(run.envs, checkpoint["env_rng"][rank() * num_envs:(rank() + 1) * num_envs])
-    except (KeyError, IndexError, RuntimeError, TypeError, ValueError) as e:
-        raise UserError(f"{run.args.resume} cannot be restored ({type(e).__name__}: {e})".splitlines()[0]) from None
-    # Episodes in progress are not saved: the resumed run starts new ones, whose discounted returns start at 0.
-    run.reward_scaler.discounted_return.zero_()
+def average_gradients(params: list, *values: float) -> list:
+    """Each gradient <- its mean over the ranks: the global minibatch's gradient. values (floats)
+    are averaged in the same all-reduce."""
+    if WORLD_SIZE == 1:
+        return list(values)
+    grads = [p.grad for p in params]
+    flat = torch.cat([g.reshape(-1) for g in grads] + [grads[0].new_tensor(values)])
+    flat = mean_over_ranks(flat)
+    nn.utils.vector_to_parameters(flat[:-len(values)], grads)
+    return flat[-len(values):].tolist()
 
 
-def open_writer(run_dir: str, purge_step: Optional[int], args: Args, fresh: bool) -> SummaryWriter:
-    """The run directory's TensorBoard writer; a fresh run's first record is its hyperparameters."""
-    try:
-        os.makedirs(run_dir, exist_ok=True)
-        writer = SummaryWriter(run_dir, purge_step=purge_step)
-    except OSError as e:
-        raise RunFault(f"cannot write to {run_dir}: {e.strerror or e}") from None
-    if fresh:
-        writer.add_text("hyperparameters", "|param|value|\n|-|-|\n"
-                        + "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
-    return writer
+def moment_sums(rms: RunningMeanStd) -> torch.Tensor:
+    """count * (mean, var + mean^2) in float64: the sums of x and x^2 of the data rms has seen."""
+    mean = rms.mean.double()
+    return torch.stack([mean, rms.var.double() + mean.square()]) * rms.count
 
 
-def seed_rank(seed: int, rank: int) -> None:
-    """Seed python, numpy and torch of a rank > 0 with a stream of its own, derived from (seed, rank)."""
-    rank_seed = int(np.random.SeedSequence([seed, rank]).generate_state(1)[0])
-    random.seed(rank_seed)
-    np.random.seed(rank_seed)
-    torch.manual_seed(rank_seed)
-
-
-def claim_run_dir(run_name: str, args: Args, checkpoint: Optional[dict]):
-    """runs/<run_name> and the purge step of its new event file. A fresh run never writes into a directory
-    that holds another run's events or checkpoint; a resumed run never goes behind a newer checkpoint of
-    its own, and when the directory holds TensorBoard points logged after the checkpoint (the run was
-    killed between two checkpoints), TensorBoard is told to drop them (purge_step), and the user is told."""
-    if os.path.isabs(run_name) or os.path.normpath(run_name).split(os.sep)[0] in ("..", "."):
-        raise UserError(f"--run-name {run_name!r} must be a relative name that stays inside runs/")
-    run_dir = os.path.join("runs", run_name)
-    checkpoint_path = os.path.join(run_dir, "checkpoint.pt")
-    event_files = glob.glob(os.path.join(run_dir, "events.out.tfevents.*"))
-    if checkpoint is None:
-        if event_files or os.path.exists(checkpoint_path):
-            raise UserError(f"{run_dir} already holds a run; continue it with --resume {checkpoint_path}, "
-                            f"or choose another --run-name")
-        return run_dir, None
-    step = checkpoint["iteration"] * args.num_envs * args.num_steps
-    if os.path.isfile(checkpoint_path) and not os.path.samefile(checkpoint_path, args.resume):
-        newer = load_checkpoint(checkpoint_path, torch.device("cpu"))["iteration"] * args.num_envs * args.num_steps
-        if newer > step:
-            raise UserError(f"{checkpoint_path} is at step {newer}, beyond this checkpoint's step {step}; resuming "
-                            f"from this one would overwrite it: resume from {checkpoint_path}")
-    logged = max((event.step for path in event_files for event in EventFileLoader(path).Load()), default=0)
-    if logged <= step:
-        return run_dir, None
-    print(f"note: {run_dir} holds TensorBoard points up to step {logged}, logged after this checkpoint (step "
-          f"{step}); TensorBoard drops those after step {step} (purge_step) as this run logs them anew")
-    return run_dir, step + 1
-
-
-def log_iteration(run: Run, rollout: RolloutResult, batch: dict, stats: dict, schedules: dict) -> None:
-    """TensorBoard scalars of the iteration just completed, its episodes, and the console line."""
-    batch_size, iteration, writer = run.batch_size, run.iteration, run.writer
-    global_step = iteration * batch_size
-    episodes = sorted(gather_lists(rollout.episodes))  # every rank's episodes (data parallelism)
-    explained = explained_variance(batch["values"], batch["returns"])
-    if writer is None:  # ranks other than 0 log nothing
+def merge_over_ranks(rms: RunningMeanStd) -> None:
+    """Merge what each rank r added to rms since the state (n0, S0) they share, with S the sums of x
+    and x^2: the union has n = n0 + sum_r (n_r - n0), S = S0 + sum_r (S_r - S0), mean = S_1 / n and
+    var = S_2 / n - mean^2."""
+    if rms.shared is None:
         return
-    for step, episode_return, episode_length in episodes:
-        episode_end = (iteration - 1) * batch_size + (step + 1) * run.args.num_envs
-        writer.add_scalar("charts/episodic_return", episode_return, episode_end)
-        writer.add_scalar("charts/episodic_length", episode_length, episode_end)
-        run.recent_returns.append(episode_return)
-    sps = int((iteration - run.start_iteration) * batch_size / (time.time() - run.start_time))
-    scalars = {
-        **schedules, "charts/SPS": sps,
-        "charts/policy_std": run.agent.actor_log_std.exp().mean().item(),
-        "time/rollout_seconds": run.seconds["rollout"], "time/env_seconds": rollout.env_seconds,
-        "time/gae_seconds": run.seconds["gae"], "time/update_seconds": run.seconds["update"],
-        "losses/explained_variance": explained,
-        # kl: KL(pi_old || pi_new) of the whole batch after the accepted step (0 when none was accepted)
-        **{f"losses/{key}": stats[key] for key in
-           ("kl", "surrogate_improvement", "expected_improvement", "backtracks", "step_accepted",
-            "cg_residual", "step_norm", "value_loss", "entropy", "grad_norm")},
-    }
-    for tag, value in scalars.items():
-        writer.add_scalar(tag, value, global_step)
-    run.rejected_in_a_row = 0 if stats["step_accepted"] else run.rejected_in_a_row + 1
-    if run.rejected_in_a_row and run.rejected_in_a_row % 10 == 0:
-        print(f"warning: the line search has accepted no step for {run.rejected_in_a_row} iterations in a row: the "
-              f"policy has not changed since step {(iteration - run.rejected_in_a_row) * batch_size} "
-              f"(losses/step_accepted, losses/kl)", file=sys.stderr, flush=True)
-    eta_minutes = (run.num_iterations - iteration) * batch_size / max(sps, 1) / 60
-    mean_return = f"{np.mean(run.recent_returns):9.1f}" if run.recent_returns else "        -"
-    print(f"step {global_step:>9}/{run.num_iterations * batch_size} | SPS {sps:>6} | return {mean_return} "
-          f"(last {len(run.recent_returns)} episodes) | ETA {eta_minutes:5.1f} min", flush=True)
-    if run.tracker is not None:
-        run.tracker.upload_videos()
+    n0, sums0 = rms.shared
+    change = torch.cat([(moment_sums(rms) - sums0).flatten(), sums0.new_tensor([rms.count - n0])])
+    dist.all_reduce(change)
+    rms.count, rms.shared = n0 + change[-1].item(), None
+    mean, square = (sums0 + change[:-1].view_as(sums0)) / rms.count
+    rms.mean.copy_(mean)
+    rms.var.copy_((square - mean.square()).clamp_min(0.0))
 
 
-class Tracker:
-    """--track: the run in Weights & Biases, under its TensorBoard name. The scalars reach W&B through
-    sync_tensorboard (TensorBoard stays the record), the Args as the run's config, and the videos of
-    --capture-video as they are written. A resumed run continues the same W&B run (its id is the run name)."""
+def global_mean_std(x: torch.Tensor):
+    """Mean and std (divided by n - 1) of every rank's x together (the same size on every rank),
+    from the means of x and x^2."""
+    if WORLD_SIZE == 1:
+        return x.mean(), x.std()
+    mean, square = mean_over_ranks(torch.stack([x.double().mean(), x.double().square().mean()]))
+    n = x.numel() * WORLD_SIZE
+    std = ((square - mean.square()) * n / (n - 1)).clamp_min(0).sqrt()
+    return mean.to(x.dtype), std.to(x.dtype)
 
-    def __init__(self, args: Args, run_name: str, video_dir: Optional[str]):
-        try:
-            import wandb
-        except ImportError:
-            raise UserError("--track needs wandb, an optional dependency: pip install wandb") from None
-        self.wandb, self.video_dir, self.uploaded = wandb, video_dir, set()
-        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name,
-                   id=re.sub(r"[^A-Za-z0-9_-]", "-", run_name), resume="allow", config=asdict(args),
-                   sync_tensorboard=True)
 
-    def upload_videos(self) -> None:
-        """Log each video file written since the last call (gymnasium writes one when an episode ends)."""
-        if self.video_dir is None or not os.path.isdir(self.video_dir):
+# --- Logging, checkpoints, evaluation -----------------------------------------------------------
+class Logger:
+    """TensorBoard scalars of each iteration and of rank 0's episodes, one console line, and with
+    --track the videos written since the last one (W&B takes the scalars from TensorBoard)."""
+
+    def __init__(self, writer, args, start_iteration: int):
+        self.writer, self.args, self.start = writer, args, (start_iteration, time.time())
+        self.returns, self.batch_size = deque(maxlen=20), args.num_envs * args.num_steps
+        self.wandb, self.videos = sys.modules.get("wandb") if args.track else None, set()
+
+    def __call__(self, iteration: int, episodes: list, scalars: dict) -> None:
+        if self.writer is None:  # ranks other than 0
             return
-        for name in sorted(set(os.listdir(self.video_dir)) - self.uploaded):
-            if name.endswith(".mp4"):
-                self.uploaded.add(name)
-                self.wandb.log({"videos": self.wandb.Video(os.path.join(self.video_dir, name), format="mp4")})
-
-    def finish(self) -> None:
-        self.upload_videos()
-        self.wandb.finish()
-
-
-# ------------------------------------------------------------------------------------------------
-# Checkpoints
-# ------------------------------------------------------------------------------------------------
-CHECKPOINT_FORMAT = "trpo_continuous/3"
-
-
-# What write_checkpoint writes, all of which a checkpoint must hold.
-CHECKPOINT_KEYS = ("run_name", "args", "iteration", "agent", "critic_optimizer", "reward_scaler", "rng", "env_rng")
-
-
-def write_checkpoint(run: Run) -> None:
-    """The run's state after run.iteration: enough to resume it exactly (episodes in progress aside). Under
-    torchrun, rank 0 writes it with every rank's random generators (rank_rng) and envs' generators (env_rng,
-    in global env order); the modules and the loop's state are the same on every rank."""
-    rank_rng, env_rng = gather_lists([rng_states()]), gather_lists(env_rng_states(run.envs))
-    on_rank_zero(lambda: save_checkpoint(
-        run.checkpoint_path, run_name=run.run_name, args=asdict(run.args), iteration=run.iteration,
-        agent=run.agent.state_dict(), critic_optimizer=run.critic_optimizer.state_dict(),
-        reward_scaler=run.reward_scaler.state_dict(), rng=rank_rng[0], env_rng=env_rng, world_size=world_size(),
-        **({"rank_rng": rank_rng} if world_size() > 1 else {})))
+        for step, episode_return, length in episodes:
+            step = (iteration - 1) * self.batch_size + (step + 1) * self.args.num_envs
+            self.writer.add_scalar("charts/episodic_return", episode_return, step)
+            self.writer.add_scalar("charts/episodic_length", length, step)
+            self.returns.append(episode_return)
+        step = iteration * self.batch_size
+        total = self.args.total_timesteps // self.batch_size * self.batch_size
+        sps = int((iteration - self.start[0]) * self.batch_size / (time.time() - self.start[1]))
+        for tag, value in {**scalars, "charts/SPS": sps}.items():
+            self.writer.add_scalar(tag, value, step)
+        videos = set(glob.glob(f"videos/{self.args.run_name}/*.mp4")) - self.videos
+        for video in sorted(videos) if self.wandb is not None else []:
+            self.videos.add(video)
+            self.wandb.log({"videos": self.wandb.Video(video, format="mp4")})
+        mean = f"{np.mean(self.returns):9.1f}" if self.returns else "        -"
+        print(f"step {step:>9}/{total} | SPS {sps:>6} | return {mean} (last {len(self.returns)} "
+              f"episodes) | ETA {(total - step) / max(sps, 1) / 60:5.1f} min", flush=True)
 
 
-def rng_states() -> dict:
-    np_state = np.random.get_state()
-    return {"python": random.getstate(), "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "numpy": (np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:])}
-
-
-def set_rng_states(states: dict) -> None:
-    """Restore rng_states(). Generator states must be CPU tensors, wherever map_location put them."""
-    random.setstate(states["python"])
-    torch.set_rng_state(states["torch"].cpu())
-    if states["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([state.cpu() for state in states["cuda"]])
-    name, keys, *rest = states["numpy"]
-    np.random.set_state((name, keys.cpu().numpy().astype(np.uint32), *rest))
-
-
-def env_rng_states(envs: gym.vector.VectorEnv) -> list:
-    """The random generator state of each sub-env: what its next reset draws its initial state from."""
-    return [env.unwrapped.np_random.bit_generator.state for env in envs.unwrapped.envs]
-
-
-def set_env_rng_states(envs: gym.vector.VectorEnv, states: list) -> None:
-    for env, state in zip(envs.unwrapped.envs, states):
-        env.unwrapped.np_random.bit_generator.state = state
-
-
-def save_checkpoint(path: str, **state) -> None:
-    """torch.save to a temporary file, fsync, then rename: a crash mid-write keeps the old checkpoint."""
-    tmp = f"{path}.tmp"
+def save_checkpoint(args: RunArgs, state: dict) -> None:
+    """Rank 0 writes runs/<run>/checkpoint.pt to a temporary file, then os.replace: a crash keeps
+    the previous checkpoint whole."""
+    path = os.path.join("runs", args.run_name, "checkpoint.pt")
     try:
-        with open(tmp, "wb") as f:
-            torch.save({"format": CHECKPOINT_FORMAT, **state}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)  # a partial file would only fill the disk further
-        kept = f"; the previous checkpoint {path} is kept" if os.path.exists(path) else ""
-        raise RunFault(f"cannot write the checkpoint: {e.strerror or e}{kept}") from None
+        if RANK == 0:
+            torch.save({"format": CHECKPOINT_FORMAT, "args": asdict(args), "world_size": WORLD_SIZE,
+                        **state}, path + ".tmp")
+            os.replace(path + ".tmp", path)
+    finally:
+        if os.path.exists(path + ".tmp"):
+            os.remove(path + ".tmp")
 
 
-def load_checkpoint(path: str, device: torch.device) -> dict:
-    """Load a checkpoint onto device (a CUDA checkpoint loads on CPU and vice versa), or raise UserError."""
-    if os.path.isdir(path):
-        raise UserError(f"{path} is a directory; give the checkpoint file (e.g. {os.path.join(path, 'checkpoint.pt')})")
-    if not os.path.isfile(path):
-        raise UserError(f"checkpoint {path} does not exist")
+def load_checkpoint(path: str, device) -> dict:
     try:
         checkpoint = torch.load(path, map_location=device, weights_only=True)
+        tag = checkpoint["format"]
+    except FileNotFoundError:
+        raise UserError(f"checkpoint {path} does not exist") from None
     except Exception as e:
-        raise UserError(f"cannot read checkpoint {path}: it is corrupt or not a checkpoint "
-                        f"({type(e).__name__})") from None
-    tag = str(checkpoint.get("format")) if isinstance(checkpoint, dict) else "none"
+        raise UserError(f"{path} is not a checkpoint ({type(e).__name__})") from None
     if tag != CHECKPOINT_FORMAT:
-        script = tag.split("/")[0]
-        scripts = ("ppo_continuous", "ppo_discrete", "trpo_continuous")
-        if script != CHECKPOINT_FORMAT.split("/")[0] and script in scripts:
-            raise UserError(f"{path} is a checkpoint of {script}.py; use python {script}.py")
-        raise UserError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint (its format: {tag})")
-    missing = [key for key in CHECKPOINT_KEYS if key not in checkpoint]
-    if missing:
-        raise UserError(f"{path} is incomplete: it lacks {', '.join(missing)}")
-    try:
-        checkpoint["args"].setdefault("scale_actions", False)  # written before the flag existed: the env's units
-        Args(**checkpoint["args"])
-    except (TypeError, AttributeError) as e:
-        raise UserError(f"{path} holds settings this script does not know ({e})") from None
+        raise UserError(f"{path} is a {tag} checkpoint; this script reads {CHECKPOINT_FORMAT}")
     return checkpoint
 
 
-# ------------------------------------------------------------------------------------------------
-# Evaluation, and the trained policy for your own code: deterministic actions
-# ------------------------------------------------------------------------------------------------
 def load_policy(path: str, device: str = "cpu"):
-    """The policy a checkpoint holds, as a function for your own code: a batch of raw observations
-    (numpy, [batch, obs_dim]) -> the deterministic actions (numpy) in the env's units, as --eval-checkpoint
-    sends them, with the run's saved observation normalization applied. For example:
-
-        from <this script's module name> import load_policy
+    """The checkpoint's policy, for your own code: a batch of raw observations (numpy) -> the
+    deterministic actions (numpy) in the env's units, those --eval-checkpoint takes:
         policy = load_policy("runs/<run>/checkpoint.pt")
-        obs, _ = env.reset()
-        action = policy(obs[None])[0]
-    """
-    device = torch.device(device)
-    agent, train_args = agent_from_checkpoint(load_checkpoint(path, device), device)
-    policy = deterministic_policy(agent)
-    if not train_args.scale_actions:
-        return policy
-    env = gym.make(train_args.env_id)  # a --scale-actions policy acts in [-1, 1]: to the env's units
+        action = policy(obs[None])[0]"""
+    checkpoint = load_checkpoint(path, device)
+    args, env = RunArgs(**checkpoint["args"]), gym.make(checkpoint["args"]["env_id"])
     low, high = env.action_space.low, env.action_space.high
     env.close()
-    return lambda obs: unscale_action(policy(obs), low, high)
-
-
-def agent_from_checkpoint(checkpoint: dict, device: torch.device):
-    """(the trained agent, the run's Args) of a loaded checkpoint; the network's sizes come from its weights."""
-    train_args, state = Args(**checkpoint["args"]), checkpoint["agent"]
-    try:
-        agent = Agent(state["obs_rms.mean"].shape[0], state["actor_log_std"].shape[0], train_args.hidden_sizes,
-                      train_args.log_std_init, train_args.norm_obs).to(device)
-        agent.load_state_dict(state)
-    except (KeyError, IndexError, RuntimeError) as e:
-        raise UserError(f"the checkpoint's agent does not load ({type(e).__name__}: {e})".splitlines()[0]) from None
-    return agent, train_args
-
-
-def deterministic_policy(agent: Agent):
-    """raw observations (numpy batch) -> agent.deterministic_action of the normalized observations (numpy)."""
-    device = next(agent.parameters()).device
+    agent = Agent(env.observation_space.shape[0], len(low), args.hidden_sizes, args.log_std_init,
+                  args.norm_obs).to(device)
+    agent.load_state_dict(checkpoint["agent"])
 
     @torch.inference_mode()
     def policy(obs: np.ndarray) -> np.ndarray:
         obs = agent.normalize(torch.as_tensor(obs, dtype=torch.float32, device=device))
-        return agent.deterministic_action(obs).cpu().numpy()
+        action = agent.policy(obs)[0].cpu().numpy()  # the mean: the deterministic action
+        action = unscale_action(action, low, high) if args.scale_actions else action
+        return np.clip(action, low, high)
 
     return policy
 
 
-def evaluate(checkpoint_path: str, episodes: int, device: torch.device, video_dir: Optional[str] = None,
-             seed: int = 0) -> list[float]:
-    """The returns of `episodes` episodes of the checkpoint's env under its deterministic policy."""
-    agent, train_args = agent_from_checkpoint(load_checkpoint(checkpoint_path, device), device)
-    policy = deterministic_policy(agent)
-    envs = make_vector_env(train_args.env_id, 1, video_dir, train_args.scale_actions)
-    returns = []
-    obs, _ = envs.reset(seed=seed)
-    while len(returns) < episodes:
-        obs, _, _, _, info = envs.step(env_action(policy(obs), envs.single_action_space))
-        if "episode" in info:
-            returns.append(float(info["episode"]["r"][0]))
-    envs.close()
-    return returns
-
-
-# ------------------------------------------------------------------------------------------------
-# Input checks: one clear line and exit status 2 instead of a traceback
-# ------------------------------------------------------------------------------------------------
-def check_args(args: Args) -> None:
-    """Raise UserError for a flag value that would fail later or train something other than asked."""
-    for f in fields(Args):
-        value = getattr(args, f.name)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise UserError(f"--{f.name.replace('_', '-')} must be a finite number, got {value}")
-    if not 0 <= args.seed < 2 ** 32:
-        raise UserError(f"--seed must be in [0, 2^32 - 1] (numpy's seed range), got {args.seed}")
-    positive = {"total_timesteps": args.total_timesteps, "num_envs": args.num_envs, "num_steps": args.num_steps,
-                "minibatch_size": args.minibatch_size, "update_epochs": args.update_epochs,
-                "learning_rate": args.learning_rate, "eval_episodes": args.eval_episodes,
-                "max_grad_norm": args.max_grad_norm, "max_kl": args.max_kl, "cg_iters": args.cg_iters,
-                "backtrack_iters": args.backtrack_iters}
-    for name, value in positive.items():
-        if not value > 0:
-            raise UserError(f"--{name.replace('_', '-')} must be positive, got {value}")
-    if not 0 < args.clip_eps < 1:
-        raise UserError(f"--clip-eps must be in (0, 1), got {args.clip_eps}")
-    for name in ("gamma", "gae_lambda"):
-        if not 0 <= getattr(args, name) <= 1:
-            raise UserError(f"--{name.replace('_', '-')} must be in [0, 1], got {getattr(args, name)}")
-    if not 0 < args.backtrack_coef < 1:
-        raise UserError(f"--backtrack-coef must be in (0, 1), got {args.backtrack_coef}")
-    for name in ("cg_damping", "checkpoint_every", "torch_threads"):
-        if getattr(args, name) < 0:
-            raise UserError(f"--{name.replace('_', '-')} must not be negative, got {getattr(args, name)}")
-    if not args.hidden_sizes or min(args.hidden_sizes) <= 0:
-        raise UserError(f"--hidden-sizes must be positive integers, got {args.hidden_sizes}")
-    batch_size = args.num_envs * args.num_steps
-    if batch_size % args.minibatch_size:
-        raise UserError(f"the batch (--num-envs {args.num_envs} x --num-steps {args.num_steps} = {batch_size}) "
-                        f"is not divisible by --minibatch-size {args.minibatch_size}")
-    if args.total_timesteps < batch_size:
-        raise UserError(f"--total-timesteps {args.total_timesteps} is less than one batch ({batch_size} steps)")
-    ranks = world_size()
-    for name in ("num_envs", "minibatch_size"):
-        if getattr(args, name) % ranks:
-            raise UserError(f"--{name.replace('_', '-')} {getattr(args, name)} is not divisible by the {ranks} "
-                            f"processes of torchrun (each takes an equal share)")
-
-
-def check_env(env_id: str, scale_actions: bool = False) -> None:
-    """Raise UserError unless env_id is a registered env with Box observations and Box actions (with
-    scale_actions, finite action bounds)."""
-    module, _, registered_id = env_id.rpartition(":")
-    if module:  # "module:EnvName-v0": importing the module registers the env (gymnasium's convention)
-        try:
-            importlib.import_module(module)
-        except ImportError as e:
-            raise UserError(f"cannot import {module!r} for --env-id {env_id}: {e}") from None
-    if registered_id not in gym.registry:
-        close = difflib.get_close_matches(registered_id, list(gym.registry), n=3, cutoff=0.5)
-        raise UserError(f"unknown env id {env_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+# --- Input checks, signals, main() --------------------------------------------------------------
+def check_args(args: RunArgs) -> None:
+    """Refuse an env this script cannot train, and numbers that would fail or mislead."""
     try:
-        env = gym.make(env_id)
+        env = gym.make(args.env_id)  # gymnasium says what is wrong with an unknown id
     except Exception as e:
-        raise UserError(f"cannot create {env_id}: {type(e).__name__}: {e}".splitlines()[0]) from None
-    action_space, observation_space = env.action_space, env.observation_space
+        raise UserError(f"cannot make {args.env_id}: {e}".splitlines()[0]) from None
+    observations, actions = env.observation_space, env.action_space
+    flat_box = isinstance(observations, gym.spaces.Box) and len(observations.shape) == 1
+    if not flat_box or not isinstance(actions, gym.spaces.Box):
+        raise UserError(f"{args.env_id}: this script needs Box actions and flat Box observations "
+                        f"(ppo_discrete.py takes Discrete actions)")
+    if args.scale_actions and not np.isfinite([actions.low, actions.high]).all():
+        raise UserError(f"--scale-actions needs finite action bounds; {args.env_id}'s are not")
     env.close()
-    if isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) != 1:
-        raise UserError(f"{env_id} has observations of shape {observation_space.shape}; these scripts' networks are "
-                        f"MLPs and need flat vector observations")
-    if isinstance(action_space, gym.spaces.Discrete):
-        raise UserError(f"{env_id} has a discrete action space; use ppo_discrete.py")
-    if not isinstance(action_space, gym.spaces.Box) or not isinstance(observation_space, gym.spaces.Box):
-        raise UserError(f"{env_id} needs Box observation and action spaces, has {observation_space} and {action_space}")
-    if scale_actions and not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
-        raise UserError(f"--scale-actions needs finite action bounds; {env_id}'s are {action_space.low} to "
-                        f"{action_space.high}")
+    for name, value in {**asdict(args), "hidden_sizes": min(args.hidden_sizes, default=0)}.items():
+        flag = f"--{name.replace('_', '-')}"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if not math.isfinite(value):
+            raise UserError(f"{flag} must be a finite number, got {value}")
+        if value < 0 and name != "log_std_init" or value == 0 and name in POSITIVE:
+            raise UserError(f"{flag} must be positive{'' if name in POSITIVE else ' or 0'}, "
+                            f"got {value}")
+        if value > 1 and name in ("gamma", "gae_lambda", "clip_eps", "backtrack_coef"):
+            raise UserError(f"{flag} must be at most 1, got {value}")
+    batch_size = args.num_envs * args.num_steps
+    if batch_size % args.minibatch_size or args.total_timesteps < batch_size:
+        raise UserError(f"the batch, --num-envs x --num-steps = {batch_size}, must be divisible by "
+                        f"--minibatch-size and at most --total-timesteps")
+    if args.num_envs % WORLD_SIZE or args.minibatch_size % WORLD_SIZE:
+        raise UserError(f"--num-envs and --minibatch-size must divide by the {WORLD_SIZE} ranks")
 
 
-def check_video_support(env_id: str) -> None:
-    """--capture-video needs moviepy and a working renderer; say which is missing instead of failing later.
-    Without a display, MuJoCo renders through EGL and pygame (classic-control envs) to an off-screen
-    surface, unless MUJOCO_GL / SDL_VIDEODRIVER say otherwise; pygame's greeting is not printed."""
-    if "DISPLAY" not in os.environ:
-        os.environ.setdefault("MUJOCO_GL", "egl")
-        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    try:
-        import moviepy  # noqa: F401
-    except ImportError:
-        raise UserError("--capture-video needs moviepy: pip install moviepy") from None
-    try:
-        env = gym.make(env_id, render_mode="rgb_array")
-        env.reset(seed=0)
-        env.render()
-        env.close()
-    except Exception as e:
-        raise UserError(f"--capture-video: rendering {env_id} failed ({type(e).__name__}: {e}); MuJoCo envs "
-                        f"need a GL backend (MUJOCO_GL=egl without a display), classic-control envs pygame"
-                        .splitlines()[0]) from None
+POSITIVE = {"total_timesteps", "num_envs", "num_steps", "update_epochs", "minibatch_size",
+            "clip_eps", "learning_rate", "max_kl", "cg_iters", "backtrack_coef",
+            "backtrack_iters", "hidden_sizes", "eval_episodes"}
 
 
-def resolve_resume(args: Args, checkpoint: dict, given: set) -> Args:
-    """The checkpoint's settings, with the run-management flags typed on this command line (given).
-
-    A setting that defines the run (env id, network, hyperparameters) and was typed here must equal the
-    checkpoint's, whatever its value, or the resumed run would not be the same run: refused, never dropped.
-    """
-    saved = Args(**checkpoint["args"])
-    if "run_name" in given and args.run_name != checkpoint["run_name"]:
-        raise UserError(f"--run-name {args.run_name} differs from the checkpoint's run {checkpoint['run_name']}; "
-                        f"a resumed run continues in its own directory")
-    for name in sorted(given - RUN_MANAGEMENT_FIELDS - {"run_name"}):
-        given_value, before = getattr(args, name), getattr(saved, name)
-        if given_value != before:
-            raise UserError(f"--{name.replace('_', '-')} {given_value} differs from the checkpoint's {before}; "
-                            f"a resumed run keeps the settings it was started with")
-    return replace(saved, **{name: getattr(args, name) for name in given & RUN_MANAGEMENT_FIELDS})
-
-
-def given_flags(argv: list) -> set:
-    """The Args fields named on a command line: --name, --name=value or --no-name."""
-    names, given = {f.name for f in fields(Args)}, set()
-    for token in argv:
-        if token.startswith("--"):
-            name = token[2:].split("=", 1)[0].replace("-", "_")
-            name = name[3:] if name not in names and name.startswith("no_") else name
-            if name in names:
-                given.add(name)
-    return given
-
-
-# ------------------------------------------------------------------------------------------------
-# Signals: Ctrl-C / SIGTERM stop the run cleanly, with a checkpoint
-# ------------------------------------------------------------------------------------------------
 class StopRequest:
-    """SIGINT/SIGTERM: the first one asks the loop to stop after the current env step (a checkpoint is
-    written, TensorBoard flushed); a second one exits at once. Under torchrun (which passes a signal it
-    gets on to every rank) the ranks stop together after the current iteration (agreed)."""
+    """Ctrl-C / SIGTERM: the first stops training after this env step (under torchrun, after this
+    iteration, on every rank) with a checkpoint; a second exits at once."""
 
     def __init__(self):
-        self.signum = None
+        self.signum = 0
         signal.signal(signal.SIGINT, self.handle)
         signal.signal(signal.SIGTERM, self.handle)
 
-    @property
-    def requested(self) -> bool:
-        return self.signum is not None
-
-    def handle(self, signum, frame):
-        if self.signum is not None:
-            print("\nsecond interrupt: exiting now", file=sys.stderr, flush=True)
+    def handle(self, signum, frame) -> None:
+        if self.signum:
             os._exit(128 + signum)
         self.signum = signum
-        if rank() == 0:
-            print(f"\n{signal.Signals(signum).name}: stopping after this "
-                  f"{'iteration' if dist.is_initialized() else 'env step'} (again to exit at once)",
-                  file=sys.stderr, flush=True)
+        if RANK == 0:
+            name = signal.Signals(signum).name
+            print(f"\n{name}: stopping (again to exit at once)", file=sys.stderr)
 
-    def agreed(self) -> Optional[int]:
-        """The signal to stop for, or None. In a single process: the one that came. Under torchrun: one that
-        came to any rank before this call, decided by one all-reduce, so that every rank gets the same
-        answer (a signal that comes during the call counts at the next one)."""
-        if not dist.is_initialized():
-            return self.signum
-        signum = torch.tensor([self.signum or 0], device=device_of_collectives())
-        dist.all_reduce(signum, op=dist.ReduceOp.MAX)
-        return int(signum.item()) or None
+    def agreed(self) -> bool:
+        """Whether any rank was asked to stop; if so, every rank's signum is set."""
+        if average_over_ranks({"stop": float(self.signum)})["stop"] > 0:
+            self.signum = self.signum or signal.SIGINT
+        return self.signum > 0
 
 
-# ------------------------------------------------------------------------------------------------
-# main() and the command line
-# ------------------------------------------------------------------------------------------------
-def quiet_known_warnings() -> None:
-    """Silence two known, harmless library notices, and nothing else: gymnasium's deprecation notice for
-    the v4 MuJoCo envs (used on purpose: the published results this project compares with are v4; the
-    README says so), and MuJoCo's "compiler attribute 'settotalmass' is deprecated" warning on the v4
-    model files, once per env. MuJoCo's other warnings still print, on one line each."""
-    warnings.filterwarnings("ignore", message=r".*The environment \S+-v4 is out of date", category=DeprecationWarning)
-
-    def mujoco_warning(message: str) -> None:
-        if "'settotalmass' is deprecated" not in message:
-            print(f"MuJoCo warning: {message}", file=sys.stderr, flush=True)
-
-    try:
+def main(argv: list) -> int:
+    """Train, resume or evaluate as the command line says; returns the exit status."""
+    args = tyro.cli(RunArgs, args=argv)
+    # TensorBoard's writer thread hands a failed write (a full disk) on to this one, which says it
+    threading.excepthook = lambda hook: isinstance(hook.exc_value, OSError) or sys.__excepthook__(
+        hook.exc_type, hook.exc_value, hook.exc_traceback)
+    warnings.filterwarnings("ignore", message=r".*The environment \S+-v4 is out of date")
+    try:  # MuJoCo warns once per v4 env about its model files (harmless); its other warnings print
         import mujoco
-    except Exception:  # no MuJoCo, or one that cannot load (a bad MUJOCO_GL): nothing to quiet; making a
-        return  # MuJoCo env then fails with one line that says why (check_env)
-    mujoco.set_mju_user_warning(mujoco_warning)
-
-
-def main(args: Args, given: Optional[set] = None) -> int:
-    """Evaluate a checkpoint, or train (train() above) and save; returns the exit status. given: the Args
-    fields typed on the command line (default: those whose value differs from the default)."""
-    if given is None:
-        given = {f.name for f in fields(Args) if getattr(args, f.name) != getattr(Args(), f.name)}
-    quiet_known_warnings()
-    threading.excepthook = quiet_writer_thread
+        mujoco.set_mju_user_warning(lambda text: "settotalmass" in text or print(text))
+    except Exception:  # no MuJoCo, or one that cannot load: making an env says so
+        pass
+    if args.capture_video and "DISPLAY" not in os.environ:  # MuJoCo through EGL, pygame off-screen
+        os.environ.setdefault("MUJOCO_GL", "egl")
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     device = init_distributed(args.cuda)
-    check_args(args)
-    if args.torch_threads:
-        torch.set_num_threads(args.torch_threads)
-    if args.cuda and not torch.cuda.is_available():
-        print("CUDA is not available: running on CPU")
-
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(1)  # fastest for these small networks
+    if args.cuda and device.type == "cpu":
+        print("no GPU for this process: running on CPU")
     if args.eval_checkpoint is not None:
-        if args.capture_video:
-            check_video_support(Args(**load_checkpoint(args.eval_checkpoint, device)["args"]).env_id)
-        returns = evaluate(args.eval_checkpoint, args.eval_episodes, device,
-                           "videos/eval" if args.capture_video else None, seed=args.seed)
-        print(f"evaluated {args.eval_checkpoint}: {len(returns)} episodes, "
-              f"return {np.mean(returns):.1f} +- {np.std(returns):.1f}")
+        policy = load_policy(args.eval_checkpoint, device)
+        envs = make_envs(load_checkpoint(args.eval_checkpoint, device)["args"]["env_id"], 1,
+                         "videos/eval" if args.capture_video else None)
+        obs, returns = envs.reset(seed=args.seed)[0], []
+        while len(returns) < args.eval_episodes:
+            obs, _, _, _, info = envs.step(policy(obs))
+            returns += [float(info["episode"]["r"][0])] if "episode" in info else []
+        envs.close()
+        print(f"return {np.mean(returns):.1f} +- {np.std(returns):.1f} ({len(returns)} episodes)")
         return 0
-
-    run = start_run(args, device, given)
-    if run is None:
-        return 0
+    checkpoint = None
+    if args.resume is not None:
+        checkpoint = load_checkpoint(args.resume, device)
+        typed = {token[2:].split("=")[0].removeprefix("no-").replace("-", "_") for token in argv
+                 if token.startswith("--")} - RUN_FLAGS
+        if typed:
+            allowed = ", ".join(sorted(f"--{key.replace('_', '-')}" for key in RUN_FLAGS))
+            raise UserError(f"--resume continues with its checkpoint's settings: "
+                            f"--{min(typed).replace('_', '-')} may not be given (only {allowed})")
+        if checkpoint["world_size"] != WORLD_SIZE:
+            raise UserError(f"{args.resume} was written by {checkpoint['world_size']} process(es); "
+                            f"resume it with as many")
+        args = RunArgs(**{**checkpoint["args"], **{key: getattr(args, key) for key in RUN_FLAGS}})
+    time_now = int(time.time())
+    args.run_name = args.run_name or f"{args.env_id}__{args.exp_name}__{args.seed}__{time_now}"
+    check_args(args)
+    run_dir = os.path.normpath(os.path.join("runs", args.run_name))
+    if not run_dir.startswith("runs" + os.sep):
+        raise UserError(f"--run-name {args.run_name!r} must name a directory inside runs/")
+    if checkpoint is None and os.path.exists(run_dir):
+        raise UserError(f"{run_dir} exists; continue it with --resume {run_dir}/checkpoint.pt or "
+                        f"choose another --run-name")
+    if args.capture_video and not importlib.util.find_spec("moviepy"):
+        raise UserError("--capture-video needs moviepy: pip install moviepy")
+    if WORLD_SIZE > 1:  # every rank has checked for runs/<run> before rank 0 creates it
+        dist.barrier()
+    writer, stop = None, StopRequest()
+    if RANK == 0:
+        if args.track:  # before the writer, which W&B hooks into
+            import wandb  # an optional dependency: without it, one error line
+            wandb.init(project=args.wandb_project_name, entity=args.wandb_entity,
+                       name=args.run_name, id=args.run_name.replace("/", "-"), resume="allow",
+                       config=asdict(args), sync_tensorboard=True)
+        # purge_step: TensorBoard drops what a killed run logged after its checkpoint
+        purge_step = checkpoint and checkpoint["iteration"] * args.num_envs * args.num_steps + 1
+        writer = SummaryWriter(run_dir, purge_step=purge_step)
+        if checkpoint is None:
+            writer.add_text("args", "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
     try:
-        try:
-            train(run)
-        finally:
-            if run.writer is not None:  # rank 0's only under torchrun
-                run.writer.close()  # flushes the event file, also on an error
-    except FloatingPointError as e:  # under torchrun, on every rank at the same step (the loss is averaged)
-        if rank() == 0:
-            print(f"error: {e} of iteration {run.iteration + 1}: stopping (logs in {run.run_dir}{kept(run)})",
-                  file=sys.stderr)
-        return 1
-    except OSError as e:  # TensorBoard's event file: a full disk, say
-        raise RunFault(f"cannot write the logs in {run.run_dir}: {e.strerror or e}{kept(run)}") from None
-
-    stopped_by = run.stop.agreed()
-    if stopped_by or run.args.save_model:
-        write_checkpoint(run)
-    run.envs.close()  # also writes the video of an episode in progress
-    if run.tracker is not None:
-        run.tracker.finish()
-    script = os.path.basename(__file__)
-    if stopped_by:
-        launcher = "python" if world_size() == 1 else f"torchrun --nproc_per_node {world_size()}"
-        if rank() == 0:
-            print(f"interrupted: checkpoint of step {run.iteration * run.batch_size} written to "
-                  f"{run.checkpoint_path}\nresume with: {launcher} {script} --resume {run.checkpoint_path}",
-                  file=sys.stderr)
-        return 128 + stopped_by
-    if run.args.save_model:
-        print(f"model saved to {run.checkpoint_path}; evaluate with: "
-              f"python {script} --eval-checkpoint {run.checkpoint_path}")
+        train(args, device, writer, checkpoint, stop)
+    finally:
+        if writer is not None:
+            writer.close()
+        if writer is not None and args.track:
+            sys.modules["wandb"].finish()
+    if stop.signum:
+        command = "python" if WORLD_SIZE == 1 else f"torchrun --nproc_per_node {WORLD_SIZE}"
+        print(f"stopped; resume with: {command} {sys.argv[0]} --resume {run_dir}/checkpoint.pt",
+              file=sys.stderr)
+        return 128 + stop.signum
+    if args.save_model:
+        print(f"saved: evaluate it with --eval-checkpoint {run_dir}/checkpoint.pt")
     return 0
 
 
-def kept(run: Run) -> str:
-    return f"; the last checkpoint {run.checkpoint_path} is kept" if os.path.exists(run.checkpoint_path) else ""
-
-
-def quiet_writer_thread(hook_args) -> None:
-    """TensorBoard's writer thread hands a failed write (a full disk) to the main thread, which reports it
-    in one line, then re-raises it: print no second traceback for that. Other thread errors print."""
-    if not (isinstance(hook_args.exc_value, OSError) and type(hook_args.thread).__name__ == "_AsyncWriterThread"):
-        threading.__excepthook__(hook_args)
-
-
-PEER_LOST = ("Connection closed by peer", "Connection reset by peer")  # gloo's words when another rank is gone
-
-
-def exit_process(code: int, leave_group: bool = True) -> NoReturn:
-    """Exit with status code. Under torchrun: leave the process group first (unless its peers are gone), flush
-    stdout and stderr, and end the process without the interpreter's shutdown (os._exit). Gloo's worker threads
-    may still be releasing the tensors of the last collective; one that asks for the GIL while Python shuts down
-    aborts the process (SIGABRT, "terminate called without an active exception"), and torchrun then reports a
-    finished run as failed. By this point the run has closed every file it writes."""
-    if not dist.is_initialized():
-        sys.exit(code)
-    if leave_group:
-        dist.destroy_process_group()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
 def cli() -> None:
-    if int(os.environ.get("RANK", "0")) > 0:  # under torchrun, rank 0 alone reports a command-line error or --help
-        with open(os.devnull, "w") as null, redirect_stdout(null), redirect_stderr(null):
-            args = tyro.cli(Args)
-    else:
-        args = tyro.cli(Args)
     try:
-        code = main(args, given_flags(sys.argv[1:]))
-    except (UserError, RunFault) as e:
-        if rank() == 0:  # under torchrun every rank raises the same error: one line is enough
+        code = main(sys.argv[1:])
+    except UserError as e:
+        if RANK == 0:  # under torchrun every rank has the same error
             print(f"error: {e}", file=sys.stderr)
-        code = 2 if isinstance(e, UserError) else 1
-    except KeyboardInterrupt:  # before training installed its handler (start-up), or during --eval-checkpoint
-        print("error: interrupted (Ctrl-C) before training started or during evaluation; nothing was saved",
-              file=sys.stderr)
-        code = 128 + signal.SIGINT
-    except RuntimeError as e:  # under torchrun: another rank stopped (its own error is printed) mid-collective
-        if not (dist.is_initialized() and any(lost in str(e) for lost in PEER_LOST)):
+        code = 2
+    except ModuleNotFoundError as e:  # an optional dependency: wandb for --track
+        print(f"error: {e}: pip install {e.name}", file=sys.stderr)
+        code = 2
+    except (OSError, FloatingPointError) as e:  # a full disk, an unwritable directory; divergence
+        print(f"error: {e}; the last checkpoint is kept", file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:  # before training or during evaluation
+        print("error: interrupted; nothing was saved", file=sys.stderr)
+        code = 130
+    except RuntimeError:  # under torchrun: a rank that died leaves the others mid-collective
+        if WORLD_SIZE == 1:
             raise
-        print(f"error: rank {rank()} stops: another rank has stopped (its error says why)", file=sys.stderr)
-        exit_process(1, leave_group=False)  # its peers are gone
-    exit_process(code)
+        print(f"error: rank {RANK} stops: another rank has stopped", file=sys.stderr, flush=True)
+        os._exit(1)
+    if dist.is_initialized():  # exit without the interpreter's shutdown, in which gloo's threads,
+        dist.destroy_process_group()  # still releasing the last collective's tensors, can abort
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
