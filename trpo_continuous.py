@@ -639,12 +639,13 @@ class Logger:
 def save_checkpoint(args: RunArgs, state: dict) -> None:
     """Rank 0 writes runs/<run>/checkpoint.pt to a temporary file, then os.replace: a crash keeps
     the previous checkpoint whole."""
+    if RANK > 0:
+        return
     path = os.path.join("runs", args.run_name, "checkpoint.pt")
     try:
-        if RANK == 0:
-            torch.save({"format": CHECKPOINT_FORMAT, "args": asdict(args), "world_size": WORLD_SIZE,
-                        **state}, path + ".tmp")
-            os.replace(path + ".tmp", path)
+        torch.save({"format": CHECKPOINT_FORMAT, "args": asdict(args), "world_size": WORLD_SIZE,
+                    **state}, path + ".tmp")
+        os.replace(path + ".tmp", path)
     finally:
         if os.path.exists(path + ".tmp"):
             os.remove(path + ".tmp")
@@ -743,10 +744,12 @@ class StopRequest:
             print(f"\n{name}: stopping (again to exit at once)", file=sys.stderr)
 
     def agreed(self) -> bool:
-        """Whether any rank was asked to stop; if so, every rank's signum is set."""
-        if average_over_ranks({"stop": float(self.signum)})["stop"] > 0:
-            self.signum = self.signum or signal.SIGINT
-        return self.signum > 0
+        """Whether any rank was asked to stop before this call (a signal during it counts at the
+        next); if so, every rank's signum is set."""
+        if average_over_ranks({"stop": float(self.signum)})["stop"] == 0:
+            return False
+        self.signum = self.signum or signal.SIGINT
+        return True
 
 
 def main(argv: list) -> int:
@@ -825,10 +828,9 @@ def main(argv: list) -> int:
             writer.close()
         if writer is not None and args.track:
             sys.modules["wandb"].finish()
-    if stop.signum:
+    if stop.signum:  # on stdout: rank 0 says it
         command = "python" if WORLD_SIZE == 1 else f"torchrun --nproc_per_node {WORLD_SIZE}"
-        print(f"stopped; resume with: {command} {sys.argv[0]} --resume {run_dir}/checkpoint.pt",
-              file=sys.stderr)
+        print(f"stopped; resume with: {command} {sys.argv[0]} --resume {run_dir}/checkpoint.pt")
         return 128 + stop.signum
     if args.save_model:
         print(f"saved: evaluate it with --eval-checkpoint {run_dir}/checkpoint.pt")
@@ -851,8 +853,8 @@ def cli() -> None:
     except KeyboardInterrupt:  # before training or during evaluation
         print("error: interrupted; nothing was saved", file=sys.stderr)
         code = 130
-    except RuntimeError:  # under torchrun: a rank that died leaves the others mid-collective
-        if WORLD_SIZE == 1:
+    except RuntimeError as e:  # under torchrun: a rank that died leaves the others mid-collective
+        if WORLD_SIZE == 1 or "Connection" not in str(e):
             raise
         print(f"error: rank {RANK} stops: another rank has stopped", file=sys.stderr, flush=True)
         os._exit(1)

@@ -95,9 +95,9 @@ def test_sigint_writes_checkpoint_and_resume_continues_without_gaps(name, tmp_pa
         if progress_lines == 3:
             process.send_signal(signal.SIGINT)
             break
-    _, stderr = process.communicate(timeout=60)
+    out, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
-    assert f"resume with: python {os.path.join(ROOT, name)}.py --resume runs/int/checkpoint.pt" in stderr
+    assert f"resume with: python {os.path.join(ROOT, name)}.py --resume runs/int/checkpoint.pt" in out
     checkpoint_path = tmp_path / "runs" / "int" / "checkpoint.pt"
     interrupted_at = torch.load(checkpoint_path, weights_only=True)["iteration"]
     assert 3 <= interrupted_at < 60  # the last complete iteration

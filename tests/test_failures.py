@@ -150,7 +150,7 @@ def test_envs_the_script_cannot_train_are_one_line(name, cli, monkeypatch, tmp_p
 
 def test_module_colon_env_ids_import_the_users_module(name, cli, in_tmp, monkeypatch):
     kind = "Discrete(2)" if name == "ppo_discrete" else "Box(-1.0, 1.0, (1,), np.float32)"
-    (in_tmp / "my_envs.py").write_text(f'''
+    (in_tmp / f"my_envs_{name}.py").write_text(f'''
 import gymnasium as gym
 import numpy as np
 
@@ -167,10 +167,11 @@ class Walk(gym.Env):
         return self.np_random.normal(size=2), 1.0, False, False, {{}}
 
 
-gym.register("MyWalk-v0", entry_point=Walk, max_episode_steps=20)
+gym.register("MyWalk{name}-v0", entry_point=Walk, max_episode_steps=20)
 ''')
     monkeypatch.syspath_prepend(str(in_tmp))
-    assert cli(*tiny(name, "--env-id", "my_envs:MyWalk-v0", "--run-name", "mine"))[0] == 0
+    env_id = f"my_envs_{name}:MyWalk{name}-v0"  # a module of its own: each test imports it anew
+    assert cli(*tiny(name, "--env-id", env_id, "--run-name", "mine"))[0] == 0
     assert scalars(in_tmp / "runs" / "mine")["charts/episodic_return"][0][1] == 20.0
 
 
