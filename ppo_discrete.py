@@ -589,10 +589,8 @@ def load_checkpoint(path: str, device) -> dict:
     try:
         checkpoint = torch.load(path, map_location=device, weights_only=True)
         tag = checkpoint["format"]
-    except FileNotFoundError:
-        raise UserError(f"checkpoint {path} does not exist") from None
-    except Exception as e:
-        raise UserError(f"{path} is not a checkpoint ({type(e).__name__})") from None
+    except Exception as e:  # missing, a directory, corrupt, not a checkpoint
+        raise UserError(f"cannot read checkpoint {path} ({type(e).__name__})") from None
     if tag != CHECKPOINT_FORMAT:
         raise UserError(f"{path} is a {tag} checkpoint; this script reads {CHECKPOINT_FORMAT}")
     return checkpoint

@@ -132,9 +132,9 @@ def test_missing_corrupt_and_other_scripts_checkpoints_are_one_line(name, traine
     torch.save({**torch.load(trained, weights_only=True), "format": f"{other}/4"}, "other.pt")
     torch.save({**torch.load(trained, weights_only=True), "format": f"{name}/3"}, "older.pt")
     for flag in ("--resume", "--eval-checkpoint"):
-        one_error_line(cli(flag, "no/such.pt"), "checkpoint no/such.pt does not exist")
-        one_error_line(cli(flag, str(truncated)), "is not a checkpoint")
-        one_error_line(cli(flag, "runs/c"), "runs/c is not a checkpoint")
+        one_error_line(cli(flag, "no/such.pt"), "cannot read checkpoint no/such.pt (FileNotFoundError)")
+        one_error_line(cli(flag, str(truncated)), f"cannot read checkpoint {truncated}")
+        one_error_line(cli(flag, "runs/c"), "cannot read checkpoint runs/c (IsADirectoryError)")
         one_error_line(cli(flag, "other.pt"), f"other.pt is a {other}/4 checkpoint; this script reads")
         one_error_line(cli(flag, "older.pt"), f"older.pt is a {name}/3 checkpoint; this script reads {name}/4")
     assert not glob.glob("**/*.tmp", recursive=True)
