@@ -11,6 +11,7 @@
 # ONLY=kl-penalty re-runs that variant alone, into runs/ablations_defaults_guard and
 # benchmark/results/ablations_defaults_guard*: the one row of the table the adaptive schedule's undo guard
 # (--adaptive-lr-undo-ratio) changed, since only its KL (up to 0.32) exceeded the guard's bound of 0.2.
+# That guard and its flag are gone from the script: ONLY=kl-penalty needs the version that had them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS="${JOBS:-2}"

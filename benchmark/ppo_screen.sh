@@ -107,7 +107,9 @@ if [[ "$STAGE" == 10 || "$STAGE" == all ]]; then
     JOBS=$(( (JOBS + 1) / 2 )) sweep --envs Hopper-v4 --seeds 1 2 3 --variant "k=$k"
     wait
 fi
-# Stage 11: k again with the adaptive schedule's undo guard (--adaptive-lr-undo-ratio 10, now in the code's defaults;
+# Stage 11 needs the version of ppo_continuous.py that had --adaptive-lr-undo-ratio (the flag is gone; the defaults
+# never triggered the guard, so runs without it are unchanged).
+# Stage 11: k again with the adaptive schedule's undo guard (--adaptive-lr-undo-ratio 10, then in the code's defaults;
 # stage 10's k Hopper seed 3 was destroyed by one runaway update and the five after it). l has k's flags; runs that
 # never exceed a KL of 0.2 are bit-identical to k's: Humanoid seed 1 is k's run (its KL peaked at 0.076), taken
 # from ppo_screen10.csv by the summary. Hopper seeds 3, 1, 2 beside Humanoid seeds 2, 3, then Walker2d seed 1 and
