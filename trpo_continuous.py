@@ -34,9 +34,9 @@ from torch.utils.tensorboard import SummaryWriter
 @dataclass
 class Args:
     exp_name: str = "trpo_continuous"  # name of the experiment, part of the default run name
-    run_name: Optional[str] = None  # the run's directory in runs/ (default: env, exp, seed, time)
+    run_name: Optional[str] = None  # directory in runs/ (None: <env-id>__<exp-name>__<seed>__<t>)
     seed: int = 1  # seed of torch and of the environments
-    torch_deterministic: bool = True  # deterministic torch algorithms: one seed, one set of losses
+    torch_deterministic: bool = True  # deterministic kernels: a seed gives the same losses
     # environment
     env_id: str = "HalfCheetah-v4"  # gymnasium id of an env with Box observations and actions
     total_timesteps: int = 1_000_000  # environment steps in all
@@ -58,8 +58,8 @@ class Args:
     update_epochs: int = 10  # critic passes over the batch per iteration, in shuffled minibatches
     minibatch_size: int = 128  # samples per critic gradient step (under torchrun: in all)
     max_grad_norm: float = 0.5  # clip the critic's global gradient norm to this (0: no clipping)
-    value_clip: bool = False  # clip the value update around the old values (OpenAI baselines)
     clip_eps: float = 0.2  # clipping range eps of --value-clip
+    value_clip: bool = False  # clip the value update around the old values (OpenAI baselines)
     # normalization and episode ends
     norm_obs: bool = True  # normalize observations by running statistics shared by all envs
     norm_reward: bool = True  # scale rewards by the running std of the discounted return
@@ -91,7 +91,7 @@ def make_envs(env_id: str, num_envs: int, video_dir=None, scale_actions=False):
             env = gym.make(env_id, render_mode="rgb_array")
             env = gym.wrappers.RecordVideo(env, video_dir, disable_logger=True)
         low, high = env.action_space.low, env.action_space.high
-        if not scale_actions or np.all(low == -1) and np.all(high == 1):
+        if not scale_actions or (np.all(low == -1) and np.all(high == 1)):
             return env
         space = gym.spaces.Box(-1.0, 1.0, low.shape, env.action_space.dtype)
         return gym.wrappers.TransformAction(env, lambda u: unscale_action(u, low, high), space)
@@ -380,7 +380,7 @@ def trpo_update(agent, critic_optimizer, batch: dict, args: Args) -> dict:
     # 2. Search direction x ~ F^-1 g, and the full step beta x to the KL bound
     fvp = fisher_vector_product(mean_kl, policy_params, args.cg_damping)
     x, cg_residual = conjugate_gradient(fvp, g, args.cg_iters)
-    full_step = max_step_size(x, fvp(x), args.max_kl) * x
+    full_step = max_step_size(x, fvp(x), args.max_kl) * x if x.any() else x  # g = 0: no step
     # 3. Backtracking line search: the old parameters stay when no step is accepted
     theta_old = nn.utils.parameters_to_vector(policy_params).detach()
 
@@ -432,6 +432,8 @@ def train(args, device, writer=None, checkpoint=None, stop=None) -> dict:
     torch.use_deterministic_algorithms(args.torch_deterministic)
     num_envs, batch_size = args.num_envs // WORLD_SIZE, args.num_envs * args.num_steps
     video_dir = f"videos/{args.run_name}" if args.capture_video and RANK == 0 else None
+    if video_dir and checkpoint is not None:  # RecordVideo numbers a run's videos from 0 again
+        video_dir += f"/from-iteration-{checkpoint['iteration']}"
     envs = make_envs(args.env_id, num_envs, video_dir, args.scale_actions)
     agent = Agent(envs.single_observation_space.shape[0], envs.single_action_space.shape[0],
                   args.hidden_sizes, args.log_std_init, args.norm_obs).to(device)
@@ -508,9 +510,9 @@ def train(args, device, writer=None, checkpoint=None, stop=None) -> dict:
 class RunArgs(Args):
     cuda: bool = True  # use a GPU when there is one
     save_model: bool = False  # write runs/<run>/checkpoint.pt at the end (on Ctrl-C: always)
-    checkpoint_every: int = 0  # also write it every N iterations (0: never)
-    resume: Optional[str] = None  # continue this checkpoint's run in its directory, with its args
-    eval_checkpoint: Optional[str] = None  # do not train: evaluate this checkpoint (load_policy)
+    checkpoint_every: int = 0  # write runs/<run>/checkpoint.pt every N iterations (0: never)
+    resume: Optional[str] = None  # continue the run of runs/<run>/checkpoint.pt, with its settings
+    eval_checkpoint: Optional[str] = None  # do not train; evaluate its deterministic policy
     eval_episodes: int = 10  # episodes of --eval-checkpoint
     capture_video: bool = False  # record videos of env 0 into videos/<run> (needs moviepy)
     track: bool = False  # send the run's scalars, settings and videos to Weights & Biases
@@ -520,7 +522,7 @@ class RunArgs(Args):
 
 RUN_FLAGS = {f.name for f in fields(RunArgs)} - {f.name for f in fields(Args)}  # --resume takes
 RANK, WORLD_SIZE = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))  # torchrun
-CHECKPOINT_FORMAT = f"{Args.exp_name}/4"
+CHECKPOINT_FORMAT = "trpo_continuous/4"
 
 
 class UserError(Exception):
@@ -612,7 +614,7 @@ class Logger:
     def __init__(self, writer, args, start_iteration: int):
         self.writer, self.args, self.start = writer, args, (start_iteration, time.time())
         self.returns, self.batch_size = deque(maxlen=20), args.num_envs * args.num_steps
-        self.wandb, self.videos = sys.modules.get("wandb") if args.track else None, set()
+        self.wandb, self.videos = sys.modules.get("wandb"), set()
 
     def __call__(self, iteration: int, episodes: list, scalars: dict) -> None:
         if self.writer is None:  # ranks other than 0
@@ -627,10 +629,11 @@ class Logger:
         sps = int((iteration - self.start[0]) * self.batch_size / (time.time() - self.start[1]))
         for tag, value in {**scalars, "charts/SPS": sps}.items():
             self.writer.add_scalar(tag, value, step)
-        videos = set(glob.glob(f"videos/{self.args.run_name}/*.mp4")) - self.videos
-        for video in sorted(videos) if self.wandb is not None else []:
-            self.videos.add(video)
-            self.wandb.log({"videos": self.wandb.Video(video, format="mp4")})
+        if self.args.track:  # the videos written since the last iteration
+            pattern = f"videos/{self.args.run_name}/**/*.mp4"
+            for video in sorted(set(glob.glob(pattern, recursive=True)) - self.videos):
+                self.videos.add(video)
+                self.wandb.log({"videos": self.wandb.Video(video, format="mp4")})
         mean = f"{np.mean(self.returns):9.1f}" if self.returns else "        -"
         print(f"step {step:>9}/{total} | SPS {sps:>6} | return {mean} (last {len(self.returns)} "
               f"episodes) | ETA {(total - step) / max(sps, 1) / 60:5.1f} min", flush=True)
@@ -706,11 +709,13 @@ def check_args(args: RunArgs) -> None:
             continue
         if not math.isfinite(value):
             raise UserError(f"{flag} must be a finite number, got {value}")
-        if value < 0 and name != "log_std_init" or value == 0 and name in POSITIVE:
+        if (value < 0 and name != "log_std_init") or (value == 0 and name in POSITIVE):
             raise UserError(f"{flag} must be positive{'' if name in POSITIVE else ' or 0'}, "
                             f"got {value}")
-        if value > 1 and name in ("gamma", "gae_lambda", "clip_eps", "backtrack_coef"):
+        if value > 1 and name in ("gamma", "gae_lambda", "clip_eps"):
             raise UserError(f"{flag} must be at most 1, got {value}")
+        if value >= 1 and name == "backtrack_coef":
+            raise UserError(f"{flag} must be below 1, got {value}")
     batch_size = args.num_envs * args.num_steps
     if batch_size % args.minibatch_size or args.total_timesteps < batch_size:
         raise UserError(f"the batch, --num-envs x --num-steps = {batch_size}, must be divisible by "
@@ -754,30 +759,34 @@ def main(argv: list) -> int:
     """Train, resume or evaluate as the command line says; returns the exit status."""
     args = tyro.cli(RunArgs, args=argv)
     # TensorBoard's writer thread hands a failed write (a full disk) on to this one, which says it
-    threading.excepthook = lambda hook: isinstance(hook.exc_value, OSError) or sys.__excepthook__(
-        hook.exc_type, hook.exc_value, hook.exc_traceback)
+    threading.excepthook = lambda hook: (isinstance(hook.exc_value, OSError)
+                                         or threading.__excepthook__(hook))
     warnings.filterwarnings("ignore", message=r".*The environment \S+-v4 is out of date")
     try:  # MuJoCo warns once per v4 env about its model files (harmless); its other warnings print
         import mujoco
-        mujoco.set_mju_user_warning(lambda text: "settotalmass" in text or print(text))
+        mujoco.set_mju_user_warning(lambda text: None if "settotalmass" in text else print(text))
     except Exception:  # no MuJoCo, or one that cannot load: making an env says so
         pass
     if args.capture_video and "DISPLAY" not in os.environ:  # MuJoCo through EGL, pygame off-screen
         os.environ.setdefault("MUJOCO_GL", "egl")
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS needs it
     device = init_distributed(args.cuda)
     if "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(1)  # fastest for these small networks
-    if args.cuda and device.type == "cpu":
-        print("no GPU for this process: running on CPU")
+    if args.cuda and device.type == "cpu" and torch.cuda.is_available():
+        print("more processes than GPUs on this machine: running on CPU")
     if args.eval_checkpoint is not None:
+        if args.eval_episodes < 1:
+            raise UserError(f"--eval-episodes must be positive, got {args.eval_episodes}")
         policy = load_policy(args.eval_checkpoint, device)
         envs = make_envs(load_checkpoint(args.eval_checkpoint, device)["args"]["env_id"], 1,
                          "videos/eval" if args.capture_video else None)
         obs, returns = envs.reset(seed=args.seed)[0], []
         while len(returns) < args.eval_episodes:
             obs, _, _, _, info = envs.step(policy(obs))
-            returns += [float(info["episode"]["r"][0])] if "episode" in info else []
+            if "episode" in info:
+                returns.append(float(info["episode"]["r"][0]))
         envs.close()
         print(f"return {np.mean(returns):.1f} +- {np.std(returns):.1f} ({len(returns)} episodes)")
         return 0
@@ -785,38 +794,45 @@ def main(argv: list) -> int:
     if args.resume is not None:
         checkpoint = load_checkpoint(args.resume, device)
         typed = {token[2:].split("=")[0].removeprefix("no-").replace("-", "_") for token in argv
-                 if token.startswith("--")} - RUN_FLAGS
-        if typed:
+                 if token.startswith("--")}
+        if typed - RUN_FLAGS:
+            flag = min(typed - RUN_FLAGS).replace("_", "-")
             allowed = ", ".join(sorted(f"--{key.replace('_', '-')}" for key in RUN_FLAGS))
-            raise UserError(f"--resume continues with its checkpoint's settings: "
-                            f"--{min(typed).replace('_', '-')} may not be given (only {allowed})")
+            raise UserError(f"--resume continues with its checkpoint's settings: --{flag} may not "
+                            f"be given (only {allowed})")
         if checkpoint["world_size"] != WORLD_SIZE:
             raise UserError(f"{args.resume} was written by {checkpoint['world_size']} process(es); "
                             f"resume it with as many")
-        args = RunArgs(**{**checkpoint["args"], **{key: getattr(args, key) for key in RUN_FLAGS}})
+        args = RunArgs(**{**checkpoint["args"], **{key: getattr(args, key) for key in typed}})
+        # the run goes on where its checkpoint is: a copied run directory is a run of its own
+        args.run_name = os.path.relpath(os.path.dirname(os.path.abspath(args.resume)), "runs")
+        if checkpoint["iteration"] >= args.total_timesteps // (args.num_envs * args.num_steps):
+            print(f"{args.resume}: the run has finished; nothing to resume")
+            return 0
     time_now = int(time.time())
     args.run_name = args.run_name or f"{args.env_id}__{args.exp_name}__{args.seed}__{time_now}"
     check_args(args)
     run_dir = os.path.normpath(os.path.join("runs", args.run_name))
     if not run_dir.startswith("runs" + os.sep):
-        raise UserError(f"--run-name {args.run_name!r} must name a directory inside runs/")
+        raise UserError(f"the run's directory {run_dir} must be inside runs/ (see --run-name)")
     if checkpoint is None and os.path.exists(run_dir):
         raise UserError(f"{run_dir} exists; continue it with --resume {run_dir}/checkpoint.pt or "
                         f"choose another --run-name")
-    if args.capture_video and not importlib.util.find_spec("moviepy"):
-        raise UserError("--capture-video needs moviepy: pip install moviepy")
+    for flag, package in (("capture_video", "moviepy"), ("track", "wandb")):
+        if getattr(args, flag) and not importlib.util.find_spec(package):
+            raise UserError(f"--{flag.replace('_', '-')} needs {package}: pip install {package}")
     if WORLD_SIZE > 1:  # every rank has checked for runs/<run> before rank 0 creates it
         dist.barrier()
     writer, stop = None, StopRequest()
     if RANK == 0:
-        if args.track:  # before the writer, which W&B hooks into
-            import wandb  # an optional dependency: without it, one error line
+        if args.track:  # before the writer, which W&B hooks into; a fresh run never joins another
+            import wandb
             wandb.init(project=args.wandb_project_name, entity=args.wandb_entity,
-                       name=args.run_name, id=args.run_name.replace("/", "-"), resume="allow",
-                       config=asdict(args), sync_tensorboard=True)
+                       name=args.run_name, id=args.run_name.replace("/", "-"), config=asdict(args),
+                       resume="allow" if checkpoint else "never", sync_tensorboard=True)
         # purge_step: TensorBoard drops what a killed run logged after its checkpoint
-        purge_step = checkpoint and checkpoint["iteration"] * args.num_envs * args.num_steps + 1
-        writer = SummaryWriter(run_dir, purge_step=purge_step)
+        step = checkpoint["iteration"] * args.num_envs * args.num_steps if checkpoint else None
+        writer = SummaryWriter(run_dir, purge_step=step and step + 1)
         if checkpoint is None:
             writer.add_text("args", "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
     try:
@@ -826,13 +842,12 @@ def main(argv: list) -> int:
             writer.close()
         if writer is not None and args.track:
             sys.modules["wandb"].finish()
-    if stop.signum:  # on stdout: rank 0 says it
-        command = "python" if WORLD_SIZE == 1 else f"torchrun --nproc_per_node {WORLD_SIZE}"
+    command = "python" if WORLD_SIZE == 1 else f"torchrun --nproc_per_node {WORLD_SIZE}"
+    if stop.signum and os.path.exists(f"{run_dir}/checkpoint.pt"):  # on stdout: rank 0 says it
         print(f"stopped; resume with: {command} {sys.argv[0]} --resume {run_dir}/checkpoint.pt")
-        return 128 + stop.signum
-    if args.save_model:
-        print(f"saved: evaluate it with --eval-checkpoint {run_dir}/checkpoint.pt")
-    return 0
+    elif stop.signum:
+        print(f"stopped before the first iteration ended: nothing saved; {run_dir} holds its logs")
+    return 128 + stop.signum if stop.signum else 0
 
 
 def cli() -> None:
@@ -842,11 +857,9 @@ def cli() -> None:
         if RANK == 0:  # under torchrun every rank has the same error
             print(f"error: {e}", file=sys.stderr)
         code = 2
-    except ModuleNotFoundError as e:  # an optional dependency: wandb for --track
-        print(f"error: {e}: pip install {e.name}", file=sys.stderr)
-        code = 2
     except (OSError, FloatingPointError) as e:  # a full disk, an unwritable directory; divergence
-        print(f"error: {e}; the last checkpoint is kept", file=sys.stderr)
+        print(f"error: {str(e).splitlines()[0]} (the last checkpoint.pt, if any, is kept)",
+              file=sys.stderr)
         code = 1
     except KeyboardInterrupt:  # before training or during evaluation
         print("error: interrupted; nothing was saved", file=sys.stderr)

@@ -4,7 +4,6 @@
 import errno
 import glob
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -63,7 +62,7 @@ def test_the_same_run_name_twice_is_refused_and_the_first_run_kept(name, trained
 
 def test_run_names_that_leave_runs_are_refused(name, cli, in_tmp):
     for run_name in ("../outside", "/tmp/absolute", "a/../../b", "."):
-        one_error_line(cli(*tiny(name, "--run-name", run_name)), "must name a directory inside runs/")
+        one_error_line(cli(*tiny(name, "--run-name", run_name)), "must be inside runs/")
     assert not os.path.exists(in_tmp / "outside") and not os.path.exists(in_tmp / "runs")
 
 
@@ -203,7 +202,7 @@ def test_a_full_disk_while_writing_a_checkpoint(name, cli, in_tmp, monkeypatch):
 
     monkeypatch.setattr(module.torch, "save", save_then_disk_full)
     one_error_line(cli(*tiny(name, "--run-name", "d", "--checkpoint-every", "1")),
-                   "No space left on device; the last checkpoint is kept", status=1)
+                   "No space left on device (the last checkpoint.pt, if any, is kept)", status=1)
     monkeypatch.setattr(module.torch, "save", original)
     assert not glob.glob(str(in_tmp / "runs" / "d" / "*.tmp"))
     assert torch.load(in_tmp / "runs" / "d" / "checkpoint.pt", weights_only=True)["iteration"] == 1
@@ -239,10 +238,7 @@ def test_ctrl_c_during_evaluation_is_one_line(name, trained):
     process = subprocess.Popen([sys.executable, os.path.join(ROOT, f"{name}.py"), "--eval-checkpoint",
                                 str(trained), "--eval-episodes", "100000"], cwd=trained.parent, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 30  # main() has started once it prints its CPU notice
-    while time.time() < deadline and not select.select([process.stdout], [], [], 0.5)[0]:
-        pass
-    time.sleep(1)
+    time.sleep(5)  # the imports, then the evaluation's first episodes
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130
