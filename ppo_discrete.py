@@ -46,7 +46,8 @@ class Args:
     norm_adv: bool = True  # normalize the advantages of each minibatch to mean 0, std 1
     # optimiser
     learning_rate: float = 3e-4  # Adam's learning rate (the initial one if linear or adaptive)
-    lr_schedule: Literal["linear", "constant", "adaptive"] = "linear"  # see adapt_learning_rate
+    # linear: to 0 over training; adaptive: x1.5 or /1.5 to keep the KL near its target
+    lr_schedule: Literal["linear", "constant", "adaptive"] = "linear"
     adaptive_lr_target_kl: float = 0.01  # target KL(pi_old || pi_new) of --lr-schedule adaptive
     adaptive_lr_max: float = 1e-2  # the largest learning rate of --lr-schedule adaptive
     update_epochs: int = 10  # passes over the batch per iteration, in shuffled minibatches
@@ -446,7 +447,7 @@ class RunArgs(Args):
     save_model: bool = False  # write runs/<run>/checkpoint.pt at the end (on Ctrl-C: always)
     checkpoint_every: int = 0  # write runs/<run>/checkpoint.pt every N iterations (0: never)
     resume: Optional[str] = None  # continue the run of runs/<run>/checkpoint.pt, with its settings
-    eval_checkpoint: Optional[str] = None  # do not train; evaluate its deterministic policy
+    eval_checkpoint: Optional[str] = None  # do not train: evaluate this checkpoint's policy
     eval_episodes: int = 10  # episodes of --eval-checkpoint
     capture_video: bool = False  # record videos of env 0 into videos/<run> (needs moviepy)
     track: bool = False  # send the run's scalars, settings and videos to Weights & Biases

@@ -512,7 +512,7 @@ class RunArgs(Args):
     save_model: bool = False  # write runs/<run>/checkpoint.pt at the end (on Ctrl-C: always)
     checkpoint_every: int = 0  # write runs/<run>/checkpoint.pt every N iterations (0: never)
     resume: Optional[str] = None  # continue the run of runs/<run>/checkpoint.pt, with its settings
-    eval_checkpoint: Optional[str] = None  # do not train; evaluate its deterministic policy
+    eval_checkpoint: Optional[str] = None  # do not train: evaluate this checkpoint's policy
     eval_episodes: int = 10  # episodes of --eval-checkpoint
     capture_video: bool = False  # record videos of env 0 into videos/<run> (needs moviepy)
     track: bool = False  # send the run's scalars, settings and videos to Weights & Biases

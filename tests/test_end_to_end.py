@@ -38,8 +38,10 @@ def test_every_flag_is_documented_and_every_no_flag_is_accepted(name, in_tmp):
         source = inspect.getsource(cls)
         for f in fields(cls):
             if f.name in cls.__dict__.get("__annotations__", {}):
-                [line] = [line for line in source.splitlines() if line.strip().startswith(f"{f.name}:")]
-                assert re.search(r"  # \S", line), f"--{f.name} has no help text"
+                lines = source.splitlines()
+                [i] = [i for i, line in enumerate(lines) if line.strip().startswith(f"{f.name}:")]
+                documented = re.search(r"  # \S", lines[i]) or lines[i - 1].strip().startswith("# ")
+                assert documented, f"--{f.name} has no help text"
     # Every boolean that defaults to True has a --no-* flag in the list, and each sets it to False.
     booleans = {f.name for f in fields(module.RunArgs) if f.type is bool and getattr(module.RunArgs(), f.name)}
     assert {flag[len("--no-"):].replace("-", "_") for flag in config["no_flags"]} >= booleans
