@@ -730,6 +730,15 @@ def main(argv: list) -> int:
         torch.set_num_threads(1)  # fastest for these small networks
     if args.cuda and device.type == "cpu" and torch.cuda.is_available():
         print("more processes than GPUs on this machine: running on CPU")
+    # With a checkpoint its settings hold: only run flags (and evaluation's env seed) may be typed.
+    typed = {token[2:].split("=")[0].removeprefix("no-").replace("-", "_") for token in argv
+             if token.startswith("--")}
+    allowed = RUN_FLAGS | {"seed"} if args.eval_checkpoint is not None else RUN_FLAGS
+    if (args.eval_checkpoint or args.resume) is not None and typed - allowed:
+        flag = min(typed - allowed).replace("_", "-")
+        names = ", ".join(sorted(f"--{key.replace('_', '-')}" for key in allowed))
+        raise UserError(f"--{flag} may not be given with a checkpoint, whose settings hold "
+                        f"(only {names})")
     if args.eval_checkpoint is not None:
         if args.eval_episodes < 1:
             raise UserError(f"--eval-episodes must be positive, got {args.eval_episodes}")
@@ -747,13 +756,6 @@ def main(argv: list) -> int:
     checkpoint = None
     if args.resume is not None:
         checkpoint = load_checkpoint(args.resume, device)
-        typed = {token[2:].split("=")[0].removeprefix("no-").replace("-", "_") for token in argv
-                 if token.startswith("--")}
-        if typed - RUN_FLAGS:
-            flag = min(typed - RUN_FLAGS).replace("_", "-")
-            allowed = ", ".join(sorted(f"--{key.replace('_', '-')}" for key in RUN_FLAGS))
-            raise UserError(f"--resume continues with its checkpoint's settings: --{flag} may not "
-                            f"be given (only {allowed})")
         if checkpoint["world_size"] != WORLD_SIZE:
             raise UserError(f"{args.resume} was written by {checkpoint['world_size']} process(es); "
                             f"resume it with as many")

@@ -4,6 +4,7 @@
 import errno
 import glob
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -78,6 +79,15 @@ def test_resume_takes_only_run_management_flags_whatever_their_value(name, train
     # run-management flags are taken: here a finished run, with a checkpoint written again
     code, _ = cli("--resume", str(trained), "--no-cuda", "--checkpoint-every", "1", "--save-model")
     assert code == 0
+
+
+def test_evaluation_takes_the_checkpoints_settings_and_only_run_flags_and_a_seed(name, trained, cli):
+    one_error_line(cli("--eval-checkpoint", str(trained), "--env-id", "Walker2d-v4"),
+                   "--env-id may not be given with a checkpoint")
+    one_error_line(cli("--eval-checkpoint", str(trained), "--eval-episodes", "0"),
+                   "--eval-episodes must be positive, got 0")
+    code, lines = cli("--eval-checkpoint", str(trained), "--eval-episodes", "1", "--seed", "3")
+    assert code == 0 and re.fullmatch(r"return -?\d+\.\d \+- 0\.0 \(1 episodes\)", lines[-1]), lines
 
 
 def test_a_resume_drops_what_a_killed_run_logged_after_its_checkpoint(name, trained, cli):
