@@ -520,7 +520,7 @@ class RunArgs(Args):
     wandb_entity: Optional[str] = None  # W&B entity (user or team) of --track
 
 
-RUN_FLAGS = {f.name for f in fields(RunArgs)} - {f.name for f in fields(Args)}  # --resume takes
+RUN_FLAGS = {f.name for f in fields(RunArgs)} - {f.name for f in fields(Args)}  # with a checkpoint
 RANK, WORLD_SIZE = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))  # torchrun
 CHECKPOINT_FORMAT = "trpo_continuous/4"
 
