@@ -718,7 +718,7 @@ def main(argv: list) -> int:
             raise UserError(f"--eval-episodes must be positive, got {args.eval_episodes}")
         policy = load_policy(args.eval_checkpoint, device)
         envs = make_envs(load_checkpoint(args.eval_checkpoint, device)["args"]["env_id"], 1,
-                         "videos/eval" if args.capture_video else None)
+                         f"videos/eval-{int(time.time())}" if args.capture_video else None)
         obs, returns = envs.reset(seed=args.seed)[0], []
         while len(returns) < args.eval_episodes:
             obs, _, _, _, info = envs.step(policy(obs))
