@@ -3,7 +3,7 @@ management (checkpoints, resume, torchrun, logging) below its banner.
 
     python ppo_continuous.py --env-id Humanoid-v4 --no-value-clip   # any env with Box actions
     python ppo_continuous.py --num-envs 8 --minibatch-size 64 --lr-schedule linear \
-        --log-std-init 0 --no-scale-actions                         # the course's recipe
+        --log-std-init 0 --no-scale-actions     # the usual PPO MuJoCo recipe: 8 envs, 64 samples
     python ppo_continuous.py --save-model     # then --eval-checkpoint or --resume its checkpoint
     torchrun --standalone --nproc_per_node 2 ppo_continuous.py      # one run, 2 processes
 """
@@ -110,18 +110,18 @@ class RunningMeanStd(nn.Module):
     """Running mean and variance of a stream of batches (Chan et al.). For a batch of n_b samples,
     mean m_b, variance v_b, with w = n_b / (count + n_b) and d = m_b - mean:
         mean <- (1 - w) mean + w m_b,   var <- (1 - w) var + w v_b + w (1 - w) d^2,   count += n_b
-    Under torchrun each rank adds its envs' data during a rollout, then merge_over_ranks merges."""
+    Under torchrun each rank adds its own envs' data, and Run.merge merges them after a rollout."""
 
     def __init__(self, shape=()):
         super().__init__()
         self.register_buffer("mean", torch.zeros(shape))
         self.register_buffer("var", torch.ones(shape))
         self.count = 1e-4  # a float: w costs no tensor op in the rollout loop
-        self.shared = None  # under torchrun: (count, sums) that all ranks hold since the last merge
+        self.shared = None  # (count, mean, var) before the first update since the last merge
 
     def update(self, batch: torch.Tensor) -> None:
-        if self.shared is None and WORLD_SIZE > 1:
-            self.shared = (self.count, moment_sums(self))
+        if self.shared is None:
+            self.shared = (self.count, self.mean.clone(), self.var.clone())
         batch_var, batch_mean = torch.var_mean(batch, 0, correction=0)
         w = batch.shape[0] / (self.count + batch.shape[0])
         delta = batch_mean - self.mean
@@ -212,15 +212,16 @@ class Agent(nn.Module):
 # --- Rollout: num_steps steps of each env with the current policy -------------------------------
 @torch.inference_mode()
 def collect_rollout(agent, envs, next_obs, num_steps, reward_scaler=None, bootstrap_truncated=True,
-                    stop=None):
+                    stopping=None):
     """Step every env num_steps times from next_obs (normalized). Returns the rollout as [num_steps,
-    num_envs] tensors (None if stop.signum cut it short), the observation to go on from, and the
+    num_envs] tensors (None if stopping() cut it short), the observation to go on from, and the
     (step, return, length) of each episode that ended. next_values[t] is what step t bootstraps
-    from: V(s_{t+1}) in an episode, V(true final obs) after a truncation, 0 after a termination."""
+    from: V(s_{t+1}) within an episode, V(true final obs) after a truncation, and 0 after a
+    termination (after a truncation too, without bootstrap_truncated)."""
     shape, device, space = (num_steps, next_obs.shape[0]), next_obs.device, envs.single_action_space
     obs = torch.zeros(shape + next_obs.shape[1:], device=device)
     actions = torch.zeros(shape + space.shape, device=device)
-    rewards, next_values, terminations, dones = torch.zeros((4,) + shape, device=device)
+    rewards, next_values, dones = torch.zeros((3,) + shape, device=device)
     episodes = []
     for step in range(num_steps):
         obs[step] = next_obs
@@ -228,9 +229,7 @@ def collect_rollout(agent, envs, next_obs, num_steps, reward_scaler=None, bootst
         # The env gets the action clipped to its bounds; the update scores the unclipped sample.
         action = np.clip(actions[step].cpu().numpy(), space.low, space.high)
         next_obs_np, reward, terminated, truncated, info = envs.step(action)
-        done = terminated | truncated
-        terminations[step].copy_(torch.from_numpy(terminated if bootstrap_truncated else done))
-        dones[step].copy_(torch.from_numpy(done))
+        dones[step].copy_(torch.from_numpy(terminated | truncated))
         rewards[step] = torch.as_tensor(reward, dtype=torch.float32, device=device)
         if reward_scaler is not None:
             rewards[step] = reward_scaler(rewards[step], dones[step])
@@ -242,30 +241,27 @@ def collect_rollout(agent, envs, next_obs, num_steps, reward_scaler=None, bootst
             next_values[step, index] = agent.value(agent.normalize(final_obs.to(device)))
         for i in np.flatnonzero(info.get("_episode", [])):
             episodes.append((step, float(info["episode"]["r"][i]), int(info["episode"]["l"][i])))
-        if stop is not None and stop.signum:
+        if stopping is not None and stopping():
             return None, next_obs, episodes
     # The policy did not change during the rollout: log pi_old(a|s) and V(s) in one batched pass.
     log_probs, _, values = agent.evaluate_actions(obs.flatten(0, 1), actions.flatten(0, 1))
     values = values.view(shape)
     following_values = torch.cat([values[1:], agent.value(next_obs).unsqueeze(0)])
     next_values = torch.where(dones.bool(), next_values, following_values)
-    merge_over_ranks(agent.obs_rms)  # under torchrun: the statistics of all ranks' data, on each
-    if reward_scaler is not None:
-        merge_over_ranks(reward_scaler.return_rms)
     rollout = dict(obs=obs, actions=actions, log_probs=log_probs.view(shape), values=values,
-                   rewards=rewards, next_values=next_values, terminations=terminations, dones=dones)
+                   rewards=rewards, next_values=next_values, dones=dones)
     return rollout, next_obs, episodes
 
 
 # --- Generalized advantage estimation (Schulman et al. 2016) ------------------------------------
-def compute_gae(rewards, values, next_values, terminations, dones, gamma, gae_lambda):
+def compute_gae(rewards, values, next_values, dones, gamma, gae_lambda):
     """GAE over a rollout of [T, N] tensors (steps x envs):
-        delta_t = r_t + gamma * (1 - term_t) * V(s_{t+1}) - V(s_t)
+        delta_t = r_t + gamma * V_next_t - V(s_t)
         A_t     = delta_t + gamma * lambda * (1 - done_t) * A_{t+1},    A_T = 0
         returns = A + V
-    next_values[t] is V of the state after step t (the true final observation after a truncation);
-    term_t = 1 cuts the bootstrap, done_t (terminated or truncated) the recursion."""
-    deltas = rewards + gamma * (1.0 - terminations) * next_values - values
+    V_next_t = next_values[t], what step t bootstraps from (0 where its bootstrap is cut: see
+    collect_rollout); done_t (terminated or truncated) cuts the recursion."""
+    deltas = rewards + gamma * next_values - values
     advantages = torch.zeros_like(rewards)
     next_advantage = torch.zeros_like(rewards[0])
     for t in reversed(range(rewards.shape[0])):
@@ -292,8 +288,9 @@ def ppo_loss(new_log_probs, old_log_probs, advantages, values, old_values, retur
         L^CLIP  = mean( min( r A, clip(r, 1 - eps, 1 + eps) A ) )
         L^KLPEN = mean( r A - beta KL_i ),   KL_i = (r - 1) - log r
     KL_i estimates KL(pi_old || pi) at (s, a ~ pi_old) without bias, as does its gradient. Returns
-    (loss, info), info's floats: loss, policy_loss (-L), value_loss, entropy, approx_kl (mean
-    KL_i), old_approx_kl (mean -log r) and clipfrac (the fraction with |r - 1| > eps)."""
+    (loss, info), info's floats: loss, policy_loss (-L), value_loss, entropy, minibatch_approx_kl
+    (mean KL_i), minibatch_old_approx_kl (mean -log r) and clipfrac (the fraction with |r - 1| >
+    eps)."""
     log_ratio = new_log_probs - old_log_probs
     ratio = log_ratio.exp()
     if beta is None:
@@ -307,20 +304,50 @@ def ppo_loss(new_log_probs, old_log_probs, advantages, values, old_values, retur
     loss = policy_loss + value_coef * v_loss - entropy_coef * entropy_mean
     with torch.no_grad():
         info = {"loss": loss, "policy_loss": policy_loss, "value_loss": v_loss,
-                "entropy": entropy_mean, "approx_kl": (ratio - 1.0 - log_ratio).mean(),
-                "old_approx_kl": (-log_ratio).mean(),
+                "entropy": entropy_mean, "minibatch_approx_kl": (ratio - 1.0 - log_ratio).mean(),
+                "minibatch_old_approx_kl": (-log_ratio).mean(),
                 "clipfrac": ((ratio - 1.0).abs() > clip_eps).float().mean()}
     return loss, {key: value.item() for key, value in info.items()}
 
 
+# --- The run: the one seam to run management ----------------------------------------------------
+class Run:
+    """What train() asks of the run it is part of. This default is one process that logs, saves and
+    stops on nothing; below the banner ManagedRun logs, checkpoints and stops on Ctrl-C, and
+    DataParallelRun averages over torchrun's processes (ranks)."""
+
+    rank, world_size = 0, 1  # this process's rank, of the world_size processes of one run
+    video_dir, checkpoint = None, None  # where env 0 records videos; the state() to resume from
+
+    def mean_std(self, x: torch.Tensor):
+        """The mean and std (divided by n - 1) of all ranks' x together."""
+        return x.mean(), x.std()
+
+    def average(self, values: dict, tensors=()) -> dict:
+        """The mean over the ranks of each float in values (returned) and, in place, of each tensor
+        in tensors (gradients: then the global minibatch's), in one all-reduce."""
+        return values
+
+    def merge(self, *statistics: RunningMeanStd) -> None:
+        """Make each rank's statistics, updated with its own data, those of all ranks' data."""
+
+    def stopping(self) -> bool:
+        """Whether to stop now, in the middle of a rollout."""
+        return False
+
+    def end_iteration(self, iteration: int, episodes: list, scalars: dict, state) -> bool:
+        """Log the iteration, checkpoint state() when due; whether to stop."""
+        return False
+
+
 # --- Update: update_epochs passes over the batch in shuffled minibatches ------------------------
-def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef: float, beta=None):
-    """Gradient steps on ppo_loss. Returns the minibatches' info and gradient norms (before
-    clipping) averaged, with kl: d = KL(pi_old || pi_new) of the whole batch after the update; and
-    the epochs run (fewer if --target-kl stops them). Under torchrun a minibatch is minibatch_size /
-    N samples of each rank's batch; its advantages are normalized over all of them, its gradient
-    averaged."""
-    params, size = optimizer.param_groups[0]["params"], args.minibatch_size // WORLD_SIZE
+def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef: float, beta=None,
+               run=Run()):
+    """Gradient steps on ppo_loss. Returns the mean of the minibatches' info and gradient norms
+    (before clipping), with kl: d = KL(pi_old || pi_new) of the batch after the update; and the
+    epochs run (fewer if --target-kl stops them). With N ranks a minibatch is minibatch_size / N
+    samples of each rank's batch, its advantages normalized over all of them, its gradient mean."""
+    params, size = optimizer.param_groups[0]["params"], args.minibatch_size // run.world_size
     totals, steps, kl_exceeded = {}, 0, False
     for epoch in range(args.update_epochs):
         for index in torch.randperm(len(batch["obs"]), device=batch["obs"].device).view(-1, size):
@@ -328,7 +355,7 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef: float, b
             new_log_probs, entropy, values = agent.evaluate_actions(obs, actions)
             advantages = batch["advantages"][index]
             if args.norm_adv:
-                mean, std = global_mean_std(advantages)
+                mean, std = run.mean_std(advantages)
                 advantages = (advantages - mean) / (std + 1e-8)
             loss, info = ppo_loss(
                 new_log_probs, batch["log_probs"][index], advantages, values,
@@ -336,8 +363,7 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef: float, b
                 args.value_coef, entropy_coef, args.value_clip, beta)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            info["loss"], info["approx_kl"] = average_gradients(params, info["loss"],
-                                                                info["approx_kl"])
+            info = run.average(info, [p.grad for p in params])
             if not math.isfinite(info["loss"]):
                 raise FloatingPointError(f"non-finite loss ({info['loss']}) in epoch {epoch}")
             max_norm = args.max_grad_norm or math.inf  # inf: measure the norm, clip nothing
@@ -345,7 +371,8 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef: float, b
             optimizer.step()
             totals = {key: totals.get(key, 0.0) + value for key, value in info.items()}
             steps += 1
-            kl_exceeded = args.target_kl is not None and info["approx_kl"] > args.target_kl
+            minibatch_kl = info["minibatch_approx_kl"]
+            kl_exceeded = args.target_kl is not None and minibatch_kl > args.target_kl
             if kl_exceeded:
                 break
         if kl_exceeded:
@@ -354,7 +381,7 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef: float, b
         log_ratio = agent.evaluate_actions(batch["obs"], batch["actions"])[0] - batch["log_probs"]
         kl = (log_ratio.exp() - 1.0 - log_ratio).mean().item()
     stats = {key: float(value) / steps for key, value in totals.items()}
-    return average_over_ranks({**stats, "kl": kl}), epoch + 1
+    return run.average({**stats, "kl": kl}), epoch + 1
 
 
 def update_kl_beta(beta: float, kl: float, kl_penalty_target: float) -> float:
@@ -366,47 +393,46 @@ def update_kl_beta(beta: float, kl: float, kl_penalty_target: float) -> float:
 
 
 def adapt_learning_rate(lr: float, kl: float, target_kl: float, lr_min=1e-6, lr_max=1e-2) -> float:
-    """rl_games' adaptive rate after each update, with d = KL(pi_old || pi_new), kept in [lr_min,
-    lr_max]:  lr <- lr / 1.5 if d > 2 d_targ;  lr <- lr * 1.5 if d < d_targ / 2."""
+    """The adaptive rate, after each update on d = KL(pi_old || pi_new) of the whole batch, kept in
+    [lr_min, lr_max]:  lr <- lr / 1.5 if d > 2 d_targ;  lr <- lr * 1.5 if d < d_targ / 2.
+    rl_games' rule has these factors but adapts after every minibatch, on the analytic KL of the
+    minibatch's last step."""
     if kl > 2.0 * target_kl:
         return max(lr / 1.5, lr_min)
     return min(lr * 1.5, lr_max) if kl < 0.5 * target_kl else lr
 
 
 # --- Training loop ------------------------------------------------------------------------------
-def train(args, device, writer=None, checkpoint=None, stop=None) -> dict:
-    """Iterations of rollout -> advantages -> update (from the checkpoint's iteration, with one).
-    Returns the state a checkpoint holds besides the args."""
+def train(args: Args, device="cpu", run=Run()) -> Agent:
+    """Iterations of rollout -> advantages -> update, from run.checkpoint's iteration if it has one.
+    Returns the trained agent, its observation statistics with it."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS needs it
     torch.manual_seed(args.seed)  # from here the order of the random draws fixes a seed's numbers
     torch.use_deterministic_algorithms(args.torch_deterministic)
-    num_envs, batch_size = args.num_envs // WORLD_SIZE, args.num_envs * args.num_steps
-    video_dir = f"videos/{args.run_name}" if args.capture_video and RANK == 0 else None
-    if video_dir and checkpoint is not None:  # RecordVideo numbers a run's videos from 0 again
-        video_dir += f"/from-iteration-{checkpoint['iteration']}"
-    envs = make_envs(args.env_id, num_envs, video_dir, args.scale_actions)
+    num_envs, batch_size = args.num_envs // run.world_size, args.num_envs * args.num_steps
+    envs = make_envs(args.env_id, num_envs, run.video_dir, args.scale_actions)
     agent = Agent(envs.single_observation_space.shape[0], envs.single_action_space.shape[0],
                   args.hidden_sizes, args.log_std_init, args.norm_obs).to(device)
-    if RANK > 0:  # the same initial weights on every rank; then draws of their own
-        torch.manual_seed(int(np.random.SeedSequence([args.seed, RANK]).generate_state(1)[0]))
+    if run.rank > 0:  # the same initial weights on every rank; then draws of their own
+        torch.manual_seed(int(np.random.SeedSequence([args.seed, run.rank]).generate_state(1)[0]))
     optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
     reward_scaler = RewardScaler(num_envs, args.gamma).to(device)
     start, lr, beta = 0, args.learning_rate, args.kl_penalty_beta
-    env_seed = args.seed + RANK * num_envs  # env i of rank r: as the same env of one process
-    if checkpoint is not None:  # episodes in progress restart, with reseeded random streams
-        agent.load_state_dict(checkpoint["agent"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        reward_scaler.load_state_dict(checkpoint["reward_scaler"])
-        start, lr = checkpoint["iteration"], checkpoint["adapted_lr"]
-        beta = checkpoint["kl_penalty_beta"]
-        env_seed = int(np.random.SeedSequence([args.seed, RANK, start]).generate_state(1)[0])
+    env_seed = args.seed + run.rank * num_envs  # env i of rank r: as the same env of one process
+    if run.checkpoint is not None:  # episodes in progress restart, with reseeded random streams
+        agent.load_state_dict(run.checkpoint["agent"])
+        optimizer.load_state_dict(run.checkpoint["optimizer"])
+        reward_scaler.load_state_dict(run.checkpoint["reward_scaler"])
+        start, lr = run.checkpoint["iteration"], run.checkpoint["adapted_lr"]
+        beta = run.checkpoint["kl_penalty_beta"]
+        env_seed = int(np.random.SeedSequence([args.seed, run.rank, start]).generate_state(1)[0])
         torch.manual_seed(env_seed)
     with torch.inference_mode():
         next_obs = torch.as_tensor(envs.reset(seed=env_seed)[0], dtype=torch.float32, device=device)
         next_obs = agent.normalize(next_obs, update=True)
-    log, iteration = Logger(writer, args, start), start
-    num_iterations = args.total_timesteps // batch_size
+    iteration, num_iterations = start, args.total_timesteps // batch_size
 
-    def state() -> dict:
+    def state() -> dict:  # what a checkpoint holds
         return dict(iteration=iteration, agent=agent.state_dict(), optimizer=optimizer.state_dict(),
                     reward_scaler=reward_scaler.state_dict(), adapted_lr=lr, kl_penalty_beta=beta)
 
@@ -417,46 +443,41 @@ def train(args, device, writer=None, checkpoint=None, stop=None) -> dict:
         for group in optimizer.param_groups:
             group["lr"] = lr
         entropy_coef = args.entropy_coef * (1.0 - progress if args.anneal_entropy else 1.0)
-        # 1. Rollout (cut short by Ctrl-C in one process; under torchrun the ranks stop together)
+        # 1. Rollout, then the observation and return statistics of every rank's data
         rollout, next_obs, episodes = collect_rollout(
             agent, envs, next_obs, args.num_steps, reward_scaler if args.norm_reward else None,
-            args.bootstrap_truncated, stop if WORLD_SIZE == 1 else None)
-        if rollout is None:
+            args.bootstrap_truncated, run.stopping)
+        if rollout is None:  # stopped: the run ends after the last whole iteration
             iteration -= 1
             break
+        run.merge(agent.obs_rms, reward_scaler.return_rms)
         # 2. Advantages (no_grad, not inference_mode: the update's graph takes them as inputs)
         with torch.no_grad():
-            advantages, returns = compute_gae(
-                rollout["rewards"], rollout["values"], rollout["next_values"],
-                rollout["terminations"], rollout["dones"], args.gamma, args.gae_lambda)
+            advantages, returns = compute_gae(rollout["rewards"], rollout["values"],
+                                              rollout["next_values"], rollout["dones"],
+                                              args.gamma, args.gae_lambda)
         batch = {key: value.flatten(0, 1) for key, value in rollout.items()}
         batch.update(advantages=advantages.flatten(), returns=returns.flatten())
         # 3. Update, then adapt beta and the learning rate to d = KL(pi_old || pi_new)
         stats, epochs = ppo_update(agent, optimizer, batch, args, entropy_coef,
-                                   beta if args.objective == "kl-penalty" else None)
+                                   beta if args.objective == "kl-penalty" else None, run)
         if args.objective == "kl-penalty":
             beta = update_kl_beta(beta, stats["kl"], args.kl_penalty_target)
+            stats["kl_penalty_beta"] = beta
         if args.lr_schedule == "adaptive":
             lr = adapt_learning_rate(lr, stats["kl"], args.adaptive_lr_target_kl,
                                      lr_max=args.adaptive_lr_max)
-        # 4. Log and checkpoint
+        # 4. Report the iteration to the run: it logs, checkpoints and says whether to stop
         errors_var, returns_var = (batch["returns"] - batch["values"]).var(), batch["returns"].var()
         stats["explained_variance"] = (1 - errors_var / returns_var).item()
-        for key in ("approx_kl", "old_approx_kl"):  # before each step: what --target-kl compares
-            stats[f"minibatch_{key}"] = stats.pop(key)
-        log(iteration, episodes, {
-            "charts/learning_rate": optimizer.param_groups[0]["lr"], "charts/update_epochs": epochs,
-            "charts/entropy_coef": entropy_coef, "losses/kl_penalty_beta": beta,
-            "charts/policy_std": agent.actor_log_std.exp().mean().item(),
-            **{f"losses/{key}": value for key, value in stats.items()}})
-        if args.checkpoint_every and iteration % args.checkpoint_every == 0:
-            save_checkpoint(args, state())
-        if stop is not None and stop.agreed():
+        scalars = {"charts/learning_rate": optimizer.param_groups[0]["lr"],
+                   "charts/update_epochs": epochs, "charts/entropy_coef": entropy_coef,
+                   "charts/policy_std": agent.actor_log_std.exp().mean().item(),
+                   **{f"losses/{key}": value for key, value in stats.items()}}
+        if run.end_iteration(iteration, episodes, scalars, state):
             break
-    if iteration > start and (args.save_model or stop is not None and stop.signum):
-        save_checkpoint(args, state())
     envs.close()  # also writes the video of an episode in progress
-    return state()
+    return agent
 
 
 # ================================================================================================
@@ -501,115 +522,123 @@ def init_distributed(cuda: bool) -> torch.device:
     return torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
 
 
-def mean_over_ranks(x: torch.Tensor) -> torch.Tensor:
-    """x, replaced in place by its mean over the ranks (unchanged in one process)."""
-    if WORLD_SIZE > 1:
-        dist.all_reduce(x)
-        x /= WORLD_SIZE
-    return x
+# --- The command line's run: logging, checkpoints, Ctrl-C -----------------------------------------
+class ManagedRun(Run):
+    """Rank 0 logs to TensorBoard (W&B takes its scalars) and the console, and checkpoints. Ctrl-C
+    or SIGTERM: the first stops training after this env step (under torchrun, after this iteration,
+    on every rank) with a checkpoint, a second exits at once."""
 
+    def __init__(self, args: RunArgs, checkpoint=None):
+        self.args, self.checkpoint, self.writer = args, checkpoint, None  # the writer: rank 0's
+        self.start = (checkpoint["iteration"] if checkpoint else 0, time.time())
+        if args.capture_video and self.rank == 0:  # RecordVideo numbers each run's videos from 0
+            self.video_dir = f"videos/{args.run_name}" + (
+                f"/from-iteration-{self.start[0]}" if checkpoint else "")
+        self.returns, self.videos, self.signum, self.state = deque(maxlen=20), set(), 0, None
+        signal.signal(signal.SIGINT, self.handle)
+        signal.signal(signal.SIGTERM, self.handle)
 
-def average_over_ranks(values: dict) -> dict:
-    """The mean over the ranks of each float in values."""
-    if WORLD_SIZE == 1:
-        return values
-    device = "cuda" if dist.get_backend() == "nccl" else "cpu"
-    flat = torch.tensor(list(values.values()), dtype=torch.float64, device=device)
-    return dict(zip(values, mean_over_ranks(flat).tolist()))
+    def handle(self, signum, frame) -> None:
+        if self.signum:
+            os._exit(128 + signum)
+        self.signum = signum
+        print(f"\n{signal.Signals(signum).name}: stopping (again to exit at once)", flush=True)
 
+    def stopping(self) -> bool:  # under torchrun the ranks stop together, after the iteration
+        return self.signum != 0 and self.world_size == 1
 
-def average_gradients(params: list, *values: float) -> list:
-    """Each gradient <- its mean over the ranks: the global minibatch's gradient. values (floats)
-    are averaged in the same all-reduce."""
-    if WORLD_SIZE == 1:
-        return list(values)
-    grads = [p.grad for p in params]
-    flat = torch.cat([g.reshape(-1) for g in grads] + [grads[0].new_tensor(values)])
-    flat = mean_over_ranks(flat)
-    nn.utils.vector_to_parameters(flat[:-len(values)], grads)
-    return flat[-len(values):].tolist()
+    def end_iteration(self, iteration: int, episodes: list, scalars: dict, state) -> bool:
+        self.log(iteration, episodes, scalars)
+        self.state = state  # what end() saves: train()'s state after its last whole iteration
+        if self.args.checkpoint_every and iteration % self.args.checkpoint_every == 0:
+            self.save(state())
+        # Stop if any rank was asked to before this call (a signal during it counts at the next)
+        stop = self.average({"stop": float(self.signum)})["stop"] > 0
+        self.signum = self.signum or (signal.SIGINT if stop else 0)
+        return stop
 
+    def end(self) -> None:
+        """After train(): save the state if asked to or stopped, if an iteration ended."""
+        if self.state is not None and (self.args.save_model or self.signum):
+            self.save(self.state())
 
-def moment_sums(rms: RunningMeanStd) -> torch.Tensor:
-    """count * (mean, var + mean^2) in float64: the sums of x and x^2 of the data rms has seen."""
-    mean = rms.mean.double()
-    return torch.stack([mean, rms.var.double() + mean.square()]) * rms.count
-
-
-def merge_over_ranks(rms: RunningMeanStd) -> None:
-    """Merge what each rank r added to rms since the state (n0, S0) they share, with S the sums of x
-    and x^2: the union has n = n0 + sum_r (n_r - n0), S = S0 + sum_r (S_r - S0), mean = S_1 / n and
-    var = S_2 / n - mean^2."""
-    if rms.shared is None:
-        return
-    n0, sums0 = rms.shared
-    change = torch.cat([(moment_sums(rms) - sums0).flatten(), sums0.new_tensor([rms.count - n0])])
-    dist.all_reduce(change)
-    rms.count, rms.shared = n0 + change[-1].item(), None
-    mean, square = (sums0 + change[:-1].view_as(sums0)) / rms.count
-    rms.mean.copy_(mean)
-    rms.var.copy_((square - mean.square()).clamp_min(0.0))
-
-
-def global_mean_std(x: torch.Tensor):
-    """Mean and std (divided by n - 1) of every rank's x together (the same size on every rank),
-    from the means of x and x^2."""
-    if WORLD_SIZE == 1:
-        return x.mean(), x.std()
-    mean, square = mean_over_ranks(torch.stack([x.double().mean(), x.double().square().mean()]))
-    n = x.numel() * WORLD_SIZE
-    std = ((square - mean.square()) * n / (n - 1)).clamp_min(0).sqrt()
-    return mean.to(x.dtype), std.to(x.dtype)
-
-
-# --- Logging, checkpoints, evaluation -----------------------------------------------------------
-class Logger:
-    """TensorBoard scalars of each iteration and of rank 0's episodes, one console line, and with
-    --track the videos written since the last one (W&B takes the scalars from TensorBoard)."""
-
-    def __init__(self, writer, args, start_iteration: int):
-        self.writer, self.args, self.start = writer, args, (start_iteration, time.time())
-        self.returns, self.batch_size = deque(maxlen=20), args.num_envs * args.num_steps
-        self.wandb, self.videos = sys.modules.get("wandb"), set()
-
-    def __call__(self, iteration: int, episodes: list, scalars: dict) -> None:
+    def log(self, iteration: int, episodes: list, scalars: dict) -> None:
         if self.writer is None:  # ranks other than 0
             return
+        args, batch_size = self.args, self.args.num_envs * self.args.num_steps
         for step, episode_return, length in episodes:
-            step = (iteration - 1) * self.batch_size + (step + 1) * self.args.num_envs
+            step = (iteration - 1) * batch_size + (step + 1) * args.num_envs
             self.writer.add_scalar("charts/episodic_return", episode_return, step)
             self.writer.add_scalar("charts/episodic_length", length, step)
             self.returns.append(episode_return)
-        step = iteration * self.batch_size
-        total = self.args.total_timesteps // self.batch_size * self.batch_size
-        sps = int((iteration - self.start[0]) * self.batch_size / (time.time() - self.start[1]))
+        step, total = iteration * batch_size, args.total_timesteps // batch_size * batch_size
+        sps = int((iteration - self.start[0]) * batch_size / (time.time() - self.start[1]))
         for tag, value in {**scalars, "charts/SPS": sps}.items():
             self.writer.add_scalar(tag, value, step)
-        if self.args.track:  # the videos written since the last iteration
-            pattern = f"videos/{self.args.run_name}/**/*.mp4"
+        if args.track:  # the videos written since the last iteration
+            wandb, pattern = sys.modules["wandb"], f"videos/{args.run_name}/**/*.mp4"
             for video in sorted(set(glob.glob(pattern, recursive=True)) - self.videos):
                 self.videos.add(video)
-                self.wandb.log({"videos": self.wandb.Video(video, format="mp4")})
+                wandb.log({"videos": wandb.Video(video, format="mp4")})
         mean = f"{np.mean(self.returns):9.1f}" if self.returns else "        -"
         print(f"step {step:>9}/{total} | SPS {sps:>6} | return {mean} (last {len(self.returns)} "
               f"episodes) | ETA {(total - step) / max(sps, 1) / 60:5.1f} min", flush=True)
 
+    def save(self, state: dict) -> None:
+        """Rank 0 writes runs/<run>/checkpoint.pt to a temporary file, then os.replace: a crash
+        keeps the previous checkpoint whole."""
+        if self.rank > 0:
+            return
+        path = os.path.join("runs", self.args.run_name, "checkpoint.pt")
+        try:
+            torch.save({"format": CHECKPOINT_FORMAT, "args": asdict(self.args),
+                        "world_size": self.world_size, **state}, path + ".tmp")
+            os.replace(path + ".tmp", path)
+        finally:
+            if os.path.exists(path + ".tmp"):
+                os.remove(path + ".tmp")
 
-def save_checkpoint(args: RunArgs, state: dict) -> None:
-    """Rank 0 writes runs/<run>/checkpoint.pt to a temporary file, then os.replace: a crash keeps
-    the previous checkpoint whole."""
-    if RANK > 0:
-        return
-    path = os.path.join("runs", args.run_name, "checkpoint.pt")
-    try:
-        torch.save({"format": CHECKPOINT_FORMAT, "args": asdict(args), "world_size": WORLD_SIZE,
-                    **state}, path + ".tmp")
-        os.replace(path + ".tmp", path)
-    finally:
-        if os.path.exists(path + ".tmp"):
-            os.remove(path + ".tmp")
+
+class DataParallelRun(ManagedRun):
+    """The command line's run under torchrun: its averages are all-reduces over the ranks, each of
+    which steps envs of its own; the ranks stop together, at the end of an iteration."""
+
+    rank, world_size = RANK, WORLD_SIZE
+
+    def mean_std(self, x: torch.Tensor):
+        """From the means of x and x^2 over the ranks (x of the same size on every rank)."""
+        moments = torch.stack([x.double().mean(), x.double().square().mean()])
+        self.average({}, [moments])
+        n = x.numel() * self.world_size
+        return moments[0], ((moments[1] - moments[0] ** 2) * n / (n - 1)).clamp_min(0).sqrt()
+
+    def average(self, values: dict, tensors=()) -> dict:
+        device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+        like = tensors[0] if tensors else torch.zeros((), dtype=torch.float64, device=device)
+        flat = torch.cat([t.reshape(-1) for t in tensors] + [like.new_tensor([*values.values()])])
+        dist.all_reduce(flat)
+        parts = (flat / self.world_size).split([t.numel() for t in tensors] + [len(values)])
+        for tensor, part in zip(tensors, parts):
+            tensor.copy_(part.view_as(tensor))
+        return dict(zip(values, parts[-1].tolist()))
+
+    def merge(self, *statistics: RunningMeanStd) -> None:
+        """With S = n (mean, var + mean^2) the sums of x and x^2, and (n0, S0) the state all ranks
+        shared at the last merge, the union of what each rank r added since has n = n0 + sum_r (n_r
+        - n0) and S = S0 + sum_r (S_r - S0): mean = S_1 / n, var = S_2 / n - mean^2."""
+        for rms in (rms for rms in statistics if rms.shared is not None):
+            (n0, mean0, var0), n = rms.shared, rms.count
+            s0 = torch.stack([mean0.double(), var0.double() + mean0.double().square()]) * n0
+            s = torch.stack([rms.mean.double(), rms.var.double() + rms.mean.double().square()]) * n
+            change = torch.cat([(s - s0).flatten(), s0.new_tensor([n - n0])])
+            dist.all_reduce(change)
+            rms.count, rms.shared = n0 + change[-1].item(), None
+            mean, square = (s0 + change[:-1].view_as(s0)) / rms.count
+            rms.mean.copy_(mean)
+            rms.var.copy_((square - mean.square()).clamp_min(0.0))
 
 
+# --- Checkpoints and evaluation -----------------------------------------------------------------
 def load_checkpoint(path: str, device) -> dict:
     try:
         checkpoint = torch.load(path, map_location=device, weights_only=True)
@@ -644,7 +673,7 @@ def load_policy(path: str, device: str = "cpu"):
     return policy
 
 
-# --- Input checks, signals, main() --------------------------------------------------------------
+# --- Input checks and main() --------------------------------------------------------------------
 def check_args(args: RunArgs) -> None:
     """Refuse an env this script cannot train, and numbers that would fail or mislead."""
     try:
@@ -683,32 +712,6 @@ POSITIVE = {"total_timesteps", "num_envs", "num_steps", "update_epochs", "miniba
             "kl_penalty_target", "kl_penalty_beta", "hidden_sizes", "eval_episodes"}
 
 
-class StopRequest:
-    """Ctrl-C / SIGTERM: the first stops training after this env step (under torchrun, after this
-    iteration, on every rank) with a checkpoint; a second exits at once."""
-
-    def __init__(self):
-        self.signum = 0
-        signal.signal(signal.SIGINT, self.handle)
-        signal.signal(signal.SIGTERM, self.handle)
-
-    def handle(self, signum, frame) -> None:
-        if self.signum:
-            os._exit(128 + signum)
-        self.signum = signum
-        if RANK == 0:
-            name = signal.Signals(signum).name
-            print(f"\n{name}: stopping (again to exit at once)", file=sys.stderr)
-
-    def agreed(self) -> bool:
-        """Whether any rank was asked to stop before this call (a signal during it counts at the
-        next); if so, every rank's signum is set."""
-        if average_over_ranks({"stop": float(self.signum)})["stop"] == 0:
-            return False
-        self.signum = self.signum or signal.SIGINT
-        return True
-
-
 def main(argv: list) -> int:
     """Train, resume or evaluate as the command line says; returns the exit status."""
     args = tyro.cli(RunArgs, args=argv)
@@ -724,7 +727,6 @@ def main(argv: list) -> int:
     if args.capture_video and "DISPLAY" not in os.environ:  # MuJoCo through EGL, pygame off-screen
         os.environ.setdefault("MUJOCO_GL", "egl")
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS needs it
     device = init_distributed(args.cuda)
     if "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(1)  # fastest for these small networks
@@ -779,7 +781,7 @@ def main(argv: list) -> int:
             raise UserError(f"--{flag.replace('_', '-')} needs {package}: pip install {package}")
     if WORLD_SIZE > 1:  # every rank has checked for runs/<run> before rank 0 creates it
         dist.barrier()
-    writer, stop = None, StopRequest()
+    run = (DataParallelRun if WORLD_SIZE > 1 else ManagedRun)(args, checkpoint)
     if RANK == 0:
         if args.track:  # before the writer, which W&B hooks into; a fresh run never joins another
             import wandb
@@ -788,22 +790,23 @@ def main(argv: list) -> int:
                        resume="allow" if checkpoint else "never", sync_tensorboard=True)
         # purge_step: TensorBoard drops what a killed run logged after its checkpoint
         step = checkpoint["iteration"] * args.num_envs * args.num_steps if checkpoint else None
-        writer = SummaryWriter(run_dir, purge_step=step and step + 1)
+        run.writer = SummaryWriter(run_dir, purge_step=step and step + 1)
         if checkpoint is None:
-            writer.add_text("args", "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
+            run.writer.add_text("args", "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
     try:
-        train(args, device, writer, checkpoint, stop)
+        train(args, device, run)
+        run.end()
     finally:
-        if writer is not None:
-            writer.close()
-        if writer is not None and args.track:
+        if run.writer is not None:
+            run.writer.close()
+        if run.writer is not None and args.track:
             sys.modules["wandb"].finish()
     command = "python" if WORLD_SIZE == 1 else f"torchrun --nproc_per_node {WORLD_SIZE}"
-    if stop.signum and os.path.exists(f"{run_dir}/checkpoint.pt"):  # on stdout: rank 0 says it
+    if run.signum and os.path.exists(f"{run_dir}/checkpoint.pt"):  # on stdout: rank 0 says it
         print(f"stopped; resume with: {command} {sys.argv[0]} --resume {run_dir}/checkpoint.pt")
-    elif stop.signum:
+    elif run.signum:
         print(f"stopped before the first iteration ended: nothing saved; {run_dir} holds its logs")
-    return 128 + stop.signum if stop.signum else 0
+    return 128 + run.signum if run.signum else 0
 
 
 def cli() -> None:

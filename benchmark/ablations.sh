@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The course's evaluation asks on the current defaults: PPO (continuous) on HalfCheetah-v4, 3 seeds, 1M steps,
+# The ablations on the current defaults: PPO (continuous) on HalfCheetah-v4, 3 seeds, 1M steps,
 # the defaults and each implementation detail turned off alone (value clipping; the adaptive learning-rate
 # schedule, replaced by a constant rate; bootstrapping of truncated episodes), and the adaptive-KL-penalty
 # objective of the PPO paper instead of clipping, with the adaptive schedule and without it (the two adaptive
 # rules interact: the penalty holds the KL near its 0.01 target, below which the schedule raises the rate).
-# Into runs/ablations_defaults; the ablations of the previous defaults (the course's recipe) are
+# Into runs/ablations_defaults; the ablations of the previous defaults (the usual PPO MuJoCo recipe) are
 # benchmark/results/halfcheetah_ablations*, from this script before the defaults changed.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint; several copies
 # started at once share the runs out. JOBS sets the runs at a time per copy (default 2).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# PPO (continuous) with the course's recipe (the defaults until the defaults screen, benchmark/ppo_screen.sh)
+# PPO (continuous) with the usual PPO MuJoCo recipe (the defaults until the defaults screen, benchmark/ppo_screen.sh)
 # on HalfCheetah-v4, 3 seeds, 1M steps (488 iterations x 2048 = 999,424). The committed results
 # (benchmark/results/halfcheetah_ppo*) name these runs "default": they ran when the recipe was the defaults.
 set -euo pipefail

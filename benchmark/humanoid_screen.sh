@@ -2,7 +2,7 @@
 # Humanoid-v4 screen (issue 8): 2M-step runs that pick the settings for Humanoid before any 10M run.
 # Candidate c1, seeds 1 2 3: 16 envs x 256 steps (batch 4096), minibatch 512, initial policy std
 # e^-1 = 0.37 to match the action bounds of +-0.4, no value clipping; the rest default. Then c1 with one of
-# its changes undone per variant (seed 1), the course's recipe (the script's defaults at the time, named
+# its changes undone per variant (seed 1), the usual PPO MuJoCo recipe (the script's defaults at the time, named
 # "default" in the committed results: 8 envs x 256 steps, minibatch 64, 10 epochs, std 1, value clipping,
 # linear annealing; seeds 1 2), and two more changes to c1 (seed 1). The learning rate (3e-4)
 # anneals to 0 over each run's 2M steps. Resumable: finished runs are skipped, unfinished ones resume from

@@ -3,7 +3,7 @@
 # Stage 1: four candidates on HalfCheetah, Hopper, Walker2d and Ant, seed 1 (the first look; run on a
 # 16-core machine, JOBS=16). Every candidate: minibatches of 256 or 512 instead of 64, the learning rate
 # adapted to the KL after each update (--lr-schedule adaptive) instead of annealed, a smaller initial std.
-# The candidates are the course's recipe (the defaults while the screen ran) with the flags shown; a-c type
+# The candidates are the usual PPO MuJoCo recipe (the defaults while the screen ran) with the flags shown; a-c type
 # --num-envs 8, the recipe's, now that the defaults are d.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
 set -euo pipefail

@@ -44,7 +44,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_A = ["--num-envs", "1", "--num-steps", "2048", "--hidden-sizes", "64", "64",
             "--minibatch-size", "64", "--update-epochs", "10"]
 CASES = [  # (script, env id, config name, flags)
-    # A as measured before PPO's defaults changed (the course's schedule and initial std, typed)
+    # A as measured before PPO's defaults changed (the usual recipe's schedule and initial std, typed)
     ("ppo_continuous", "HalfCheetah-v4", "A",
      CONFIG_A + ["--lr-schedule", "linear", "--log-std-init", "0"]),
     ("ppo_continuous", "HalfCheetah-v4", "B", []),

@@ -46,20 +46,21 @@ def worker(rank, store):
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(RANKS))  # as torchrun sets them, before the import
     dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=RANKS)
     module = load("ppo_continuous")
+    run = module.DataParallelRun(module.RunArgs())  # what the command line's run does under torchrun
     torch.manual_seed(0)
     agent = module.Agent(3, 2, (8,), 0.0, norm_obs=True)
     part = {key: value.chunk(RANKS)[rank] for key, value in minibatch().items()}  # this rank's half
     loss = loss_of(module, agent, part)
     loss.backward()
     params = list(agent.parameters())
-    [mean_loss] = module.average_gradients(params, loss.item())
+    mean_loss = run.average({"loss": loss.item()}, [p.grad for p in params])["loss"]
     rms = module.RunningMeanStd((3,))
     for rollout in observation_batches(rank):
         for batch in rollout:
             rms.update(torch.from_numpy(batch))
-        module.merge_over_ranks(rms)
+        run.merge(rms)
     x = torch.arange(12, dtype=torch.float32) * (rank + 1) ** 2  # rank r's 12 values
-    mean, std = module.global_mean_std(x)
+    mean, std = run.mean_std(x)
     torch.save({"grad": torch.cat([p.grad.reshape(-1) for p in params]), "loss": mean_loss,
                 "rms": (rms.mean, rms.var, rms.count), "moments": (mean, std)},
                os.path.join(os.path.dirname(store), f"rank{rank}.pt"))

@@ -118,14 +118,14 @@ def test_two_resumes_from_one_checkpoint_train_identically(name, in_tmp, monkeyp
     resumed run restores the parameters, the optimizer, the statistics and its settings, and draws from
     random streams derived from (seed, rank, iteration), so two resumes from one checkpoint are equal."""
     module = load(name)
-    original = module.save_checkpoint
+    original = module.ManagedRun.save
 
-    def save_and_keep_each(args, state):  # keep a copy of every checkpoint, named by its iteration
-        original(args, state)
-        path = os.path.join("runs", args.run_name, "checkpoint.pt")
+    def save_and_keep_each(run, state):  # keep a copy of every checkpoint, named by its iteration
+        original(run, state)
+        path = os.path.join("runs", run.args.run_name, "checkpoint.pt")
         shutil.copy(path, f"{path}.{state['iteration']}")
 
-    monkeypatch.setattr(module, "save_checkpoint", save_and_keep_each)
+    monkeypatch.setattr(module.ManagedRun, "save", save_and_keep_each)
     config = SCRIPT_CONFIG[name]["resume_exact"]
     assert module.main(config + ["--run-name", "full", "--checkpoint-every", "2"]) == 0
     run_dir = in_tmp / "runs" / "full"

@@ -48,7 +48,7 @@ def test_ratio_one_gives_plain_policy_gradient(module):
     loss, info, grad = policy_only(module, [1.0, 1.0], [1.0, -3.0])
     assert loss.item() == pytest.approx(1.0)
     torch.testing.assert_close(grad, torch.tensor([-0.5, 1.5]))
-    assert info["clipfrac"] == 0.0 and info["approx_kl"] == pytest.approx(0.0, abs=1e-7)
+    assert info["clipfrac"] == 0.0 and info["minibatch_approx_kl"] == pytest.approx(0.0, abs=1e-7)
 
 
 def test_value_loss_with_and_without_clipping(module):
@@ -86,8 +86,8 @@ def test_kl_estimators(module):
     new_log_probs = torch.tensor([math.log(2.0), math.log(0.5)])
     zeros = torch.zeros(2)
     _, info = module.ppo_loss(new_log_probs, zeros, zeros, zeros, zeros, zeros, zeros)
-    assert info["old_approx_kl"] == pytest.approx(0.0, abs=1e-7)
-    assert info["approx_kl"] == pytest.approx(0.25, abs=1e-6)
+    assert info["minibatch_old_approx_kl"] == pytest.approx(0.0, abs=1e-7)
+    assert info["minibatch_approx_kl"] == pytest.approx(0.25, abs=1e-6)
 
 
 def test_kl_penalized_objective(module):
@@ -100,7 +100,7 @@ def test_kl_penalized_objective(module):
     loss.backward()
     assert loss.item() == pytest.approx(-(2.0 - 0.5 * (1.0 - math.log(2.0))), abs=1e-6)
     assert new_log_probs.grad.item() == pytest.approx(-1.5, abs=1e-6)
-    assert info["approx_kl"] == pytest.approx(1.0 - math.log(2.0), abs=1e-6)
+    assert info["minibatch_approx_kl"] == pytest.approx(1.0 - math.log(2.0), abs=1e-6)
     # No clipping: at r = 2 the clipped objective would have zero gradient, the penalty objective does not.
     assert info["policy_loss"] == pytest.approx(loss.item())
 

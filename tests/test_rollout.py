@@ -4,7 +4,6 @@ final observation, termination does not, one set of observation statistics serve
 final observations, and a stop request (Ctrl-C) ends a rollout after the env step in progress."""
 
 import math
-import signal
 
 import gymnasium as gym
 import numpy as np
@@ -52,8 +51,7 @@ def rollout_on(module, env_id, num_steps, bootstrap_truncated=True, log_std_init
     rollout, next_obs, episodes = module.collect_rollout(agent, envs, next_obs, num_steps, None, bootstrap_truncated,
                                                          stop)
     if stop is None:
-        assert set(rollout) == {"obs", "actions", "log_probs", "values", "rewards", "next_values", "terminations",
-                                "dones"}
+        assert set(rollout) == {"obs", "actions", "log_probs", "values", "rewards", "next_values", "dones"}
         assert all(value.shape[:2] == (num_steps, 2) for value in rollout.values())
     return envs, agent, rollout, next_obs, episodes
 
@@ -68,7 +66,6 @@ def test_no_reset_transition_is_stored_and_truncation_bootstraps_from_final_obs(
     expected_dones = torch.zeros(7, 2)
     expected_dones[[2, 5]] = 1.0
     torch.testing.assert_close(rollout["dones"], expected_dones)
-    assert (rollout["terminations"] == 0).all()  # time limits are not terminations
     # At the truncation steps the bootstrap value is V(final obs) = V([3, episode]) = 30 + episode,
     # not V(reset obs) = V([0, episode + 1]) = episode + 1.
     torch.testing.assert_close(rollout["next_values"][2], torch.tensor([30.0, 30.0]))
@@ -83,33 +80,33 @@ def test_no_reset_transition_is_stored_and_truncation_bootstraps_from_final_obs(
 
 def test_without_bootstrapping_truncation_is_a_termination(module):
     _, _, rollout, _, _ = rollout_on(module, "Counter-v0", 7, bootstrap_truncated=False)
-    torch.testing.assert_close(rollout["terminations"], rollout["dones"])
-    assert rollout["dones"].sum() == 4
+    # The truncation steps bootstrap from nothing: next_values 0 there, as after a termination.
+    assert rollout["dones"].sum() == 4 and (rollout["next_values"][rollout["dones"].bool()] == 0).all()
+    assert (rollout["next_values"][~rollout["dones"].bool()] != 0).all()
 
 
 def test_termination_is_marked_and_has_no_bootstrap(module):
     _, _, rollout, _, _ = rollout_on(module, "CounterTerminating-v0", 6)  # terminates after 2 steps
     expected = torch.zeros(6, 2)
     expected[[1, 3, 5]] = 1.0
-    torch.testing.assert_close(rollout["terminations"], expected)
     torch.testing.assert_close(rollout["dones"], expected)
+    torch.testing.assert_close(rollout["next_values"][[1, 3, 5]], torch.zeros(3, 2))  # no bootstrap
     torch.testing.assert_close(rollout["obs"][:, :, 0], torch.tensor([[0.0, 1, 0, 1, 0, 1]] * 2).T)
 
 
 class StopAfter:
-    """A stop request (StopRequest's signum) that turns to SIGINT at the n-th time it is read."""
+    """A stopping() (Run.stopping's contract) that says True from its n-th call on."""
 
     def __init__(self, n):
         self.n, self.reads = n, 0
 
-    @property
-    def signum(self):
+    def __call__(self):
         self.reads += 1
-        return signal.SIGINT if self.reads >= self.n else 0
+        return self.reads >= self.n
 
 
 def test_a_stop_request_ends_the_rollout_after_the_env_step_in_progress(module):
-    # Read once after each env step: the 4th read stops it after 4 steps of each env (t = 0..3), with no rollout
+    # Called once after each env step: the 4th read stops it after 4 steps of each env (t = 0..3), with no rollout
     # (an incomplete one is not trained on), the observation to go on from, and the episodes that ended.
     stop = StopAfter(4)
     envs, _, rollout, next_obs, episodes = rollout_on(module, "Counter-v0", 7, stop=stop)

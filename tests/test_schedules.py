@@ -45,7 +45,7 @@ def test_kl_is_measured_on_the_whole_batch_after_the_update():
     ppo = load("ppo_continuous")
     stats, batch, new_log_probs = one_step_update(ppo)
     # Before its step the only minibatch sees pi = pi_old: its estimate is 0 (what the old rule was fed).
-    assert stats["approx_kl"] == pytest.approx(0.0, abs=1e-7)
+    assert stats["minibatch_approx_kl"] == pytest.approx(0.0, abs=1e-7)
     # d after the step, by a naive loop over the samples: mean of (r - 1) - log r, r = pi_new / pi_old.
     terms = []
     for new, old in zip(new_log_probs.tolist(), batch["log_probs"].tolist()):
@@ -57,7 +57,7 @@ def test_kl_is_measured_on_the_whole_batch_after_the_update():
     # That KL, above 1.5 x the target, doubles beta; fed the pre-step estimate (0), the rule would halve it.
     target = by_hand / 2
     assert ppo.update_kl_beta(1.0, stats["kl"], target) == 2.0
-    assert ppo.update_kl_beta(1.0, stats["approx_kl"], target) == 0.5
+    assert ppo.update_kl_beta(1.0, stats["minibatch_approx_kl"], target) == 0.5
 
 
 def logged(run_dir, tag):

@@ -1,5 +1,5 @@
 """Test helper, run under torchrun: run one of the scripts as its command line does, and save this
-rank's final training state to <out>/rank<r>.pt, so that a test can compare the ranks.
+rank's final training state (what a checkpoint holds) to <out>/rank<r>.pt, so that a test can compare the ranks.
 
     torchrun --standalone --nproc_per_node 2 tests/torchrun_entry.py <script> <out dir> [flags...]
 """
@@ -14,13 +14,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if __name__ == "__main__":
     name, out, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
     module = __import__(name)
-    train = module.train
+    end = module.ManagedRun.end
 
-    def train_and_keep(*args, **kwargs):
-        state = train(*args, **kwargs)
-        torch.save(state, os.path.join(out, f"rank{module.RANK}.pt"))
-        return state
+    def keep_and_end(run):
+        torch.save(run.state(), os.path.join(out, f"rank{run.rank}.pt"))
+        end(run)
 
-    module.train = train_and_keep
+    module.ManagedRun.end = keep_and_end
     sys.argv = [f"{name}.py", *argv]
     module.cli()
