@@ -19,6 +19,7 @@ import time
 import warnings
 from collections import deque
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Literal, Optional
 
 import gymnasium as gym
@@ -47,14 +48,16 @@ class Args:
     norm_adv: bool = True  # normalize the advantages of each minibatch to mean 0, std 1
     # optimiser
     learning_rate: float = 3e-4  # Adam's learning rate (the initial one if linear or adaptive)
-    # linear: to 0 over training; adaptive: x1.5 or /1.5 to keep the KL near its target
-    lr_schedule: Literal["linear", "constant", "adaptive"] = "adaptive"
+    # linear: to 0 over training; adaptive: x1.5 or /1.5 to keep the KL near its target; None:
+    # adaptive, but constant with --objective kl-penalty (the PPO paper's: beta alone tracks the KL)
+    lr_schedule: Optional[Literal["linear", "constant", "adaptive"]] = None
     adaptive_lr_target_kl: float = 0.02  # target KL(pi_old || pi_new) of --lr-schedule adaptive
     adaptive_lr_max: float = 1e-2  # the largest learning rate of --lr-schedule adaptive
     update_epochs: int = 10  # passes over the batch per iteration, in shuffled minibatches
     minibatch_size: int = 512  # samples per gradient step (under torchrun: in all)
     max_grad_norm: float = 0.5  # clip the global gradient norm to this (0: no clipping)
     target_kl: Optional[float] = None  # stop the epochs once a minibatch's approx KL exceeds this
+    undo_kl: float = 0.2  # undo an update whose KL(pi_old || pi_new) exceeds this (0: never)
     # objective
     objective: Literal["clip", "kl-penalty"] = "clip"  # clipped surrogate or adaptive KL penalty
     clip_eps: float = 0.2  # clipping range eps of the surrogate (and of the value, if clipped)
@@ -407,28 +410,29 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
     """Iterations of rollout -> advantages -> update, from run.checkpoint's iteration if it has one.
     Returns the trained agent, its observation statistics with it."""
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS needs it
-    torch.manual_seed(args.seed)  # from here the order of the random draws fixes a seed's numbers
+    # Every random stream comes from numpy's SeedSequence of --seed: two seeds share none
+    torch.manual_seed(int(np.random.SeedSequence(args.seed).generate_state(1)[0]))  # the weights
     torch.use_deterministic_algorithms(args.torch_deterministic)
     num_envs, batch_size = args.num_envs // run.world_size, args.num_envs * args.num_steps
     envs = make_envs(args.env_id, num_envs, run.video_dir, args.scale_actions)
     agent = Agent(envs.single_observation_space.shape[0], envs.single_action_space.shape[0],
                   args.hidden_sizes, args.log_std_init, args.norm_obs).to(device)
-    if run.rank > 0:  # the same initial weights on every rank; then draws of their own
-        torch.manual_seed(int(np.random.SeedSequence([args.seed, run.rank]).generate_state(1)[0]))
     optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
     reward_scaler = RewardScaler(num_envs, args.gamma).to(device)
+    schedule = args.lr_schedule or ("constant" if args.objective == "kl-penalty" else "adaptive")
     start, lr, beta = 0, args.learning_rate, args.kl_penalty_beta
-    env_seed = args.seed + run.rank * num_envs  # env i of rank r: as the same env of one process
-    if run.checkpoint is not None:  # episodes in progress restart, with reseeded random streams
+    if run.checkpoint is not None:  # episodes in progress restart, with random streams of their own
         agent.load_state_dict(run.checkpoint["agent"])
         optimizer.load_state_dict(run.checkpoint["optimizer"])
         reward_scaler.load_state_dict(run.checkpoint["reward_scaler"])
         start, lr = run.checkpoint["iteration"], run.checkpoint["adapted_lr"]
         beta = run.checkpoint["kl_penalty_beta"]
-        env_seed = int(np.random.SeedSequence([args.seed, run.rank, start]).generate_state(1)[0])
-        torch.manual_seed(env_seed)
+    # The same weights on every rank; then each rank's streams (new ones from a resumed iteration)
+    streams = np.random.SeedSequence(args.seed, spawn_key=(run.rank, start))  # torch's, each env's
+    torch_seed, *seeds = streams.generate_state(1 + num_envs).tolist()
+    torch.manual_seed(torch_seed)
     with torch.inference_mode():
-        next_obs = torch.as_tensor(envs.reset(seed=env_seed)[0], dtype=torch.float32, device=device)
+        next_obs = torch.as_tensor(envs.reset(seed=seeds)[0], dtype=torch.float32, device=device)
         next_obs = agent.normalize(next_obs, update=True)
     iteration, num_iterations = start, args.total_timesteps // batch_size
 
@@ -438,8 +442,8 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
 
     for iteration in range(start + 1, num_iterations + 1):
         progress = (iteration - 1) / num_iterations  # linear schedules: towards 0 after the last
-        if args.lr_schedule != "adaptive":
-            lr = args.learning_rate * (1.0 - progress if args.lr_schedule == "linear" else 1.0)
+        if schedule != "adaptive":
+            lr = args.learning_rate * (1.0 - progress if schedule == "linear" else 1.0)
         for group in optimizer.param_groups:
             group["lr"] = lr
         entropy_coef = args.entropy_coef * (1.0 - progress if args.anneal_entropy else 1.0)
@@ -458,13 +462,18 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
                                               args.gamma, args.gae_lambda)
         batch = {key: value.flatten(0, 1) for key, value in rollout.items()}
         batch.update(advantages=advantages.flatten(), returns=returns.flatten())
-        # 3. Update, then adapt beta and the learning rate to d = KL(pi_old || pi_new)
+        # 3. Update (undone if d = KL(pi_old || pi_new) is far past any target), then adapt beta
+        # and the learning rate to d
+        theta_old = nn.utils.parameters_to_vector(agent.parameters()).detach()
         stats, epochs = ppo_update(agent, optimizer, batch, args, entropy_coef,
                                    beta if args.objective == "kl-penalty" else None, run)
+        stats["update_undone"] = float(args.undo_kl > 0 and stats["kl"] > args.undo_kl)
+        if stats["update_undone"]:  # one such update can leave a policy that never recovers
+            nn.utils.vector_to_parameters(theta_old, agent.parameters())
         if args.objective == "kl-penalty":
             beta = update_kl_beta(beta, stats["kl"], args.kl_penalty_target)
             stats["kl_penalty_beta"] = beta
-        if args.lr_schedule == "adaptive":
+        if schedule == "adaptive":
             lr = adapt_learning_rate(lr, stats["kl"], args.adaptive_lr_target_kl,
                                      lr_max=args.adaptive_lr_max)
         # 4. Report the iteration to the run: it logs, checkpoints and says whether to stop
@@ -552,8 +561,7 @@ class ManagedRun(Run):
         self.state = state  # what end() saves: train()'s state after its last whole iteration
         if self.args.checkpoint_every and iteration % self.args.checkpoint_every == 0:
             self.save(state())
-        # Stop if any rank was asked to before this call (a signal during it counts at the next)
-        stop = self.average({"stop": float(self.signum)})["stop"] > 0
+        stop = self.average({"stop": float(self.signum)})["stop"] > 0  # any rank's signal so far
         self.signum = self.signum or (signal.SIGINT if stop else 0)
         return stop
 
@@ -585,14 +593,16 @@ class ManagedRun(Run):
               f"episodes) | ETA {(total - step) / max(sps, 1) / 60:5.1f} min", flush=True)
 
     def save(self, state: dict) -> None:
-        """Rank 0 writes runs/<run>/checkpoint.pt to a temporary file, then os.replace: a crash
-        keeps the previous checkpoint whole."""
+        """Rank 0 writes runs/<run>/checkpoint.pt by os.replace: a crash keeps the last one whole"""
         if self.rank > 0:
             return
         path = os.path.join("runs", self.args.run_name, "checkpoint.pt")
         try:
-            torch.save({"format": CHECKPOINT_FORMAT, "args": asdict(self.args),
-                        "world_size": self.world_size, **state}, path + ".tmp")
+            with open(path + ".tmp", "wb") as file:  # on disk before it replaces the checkpoint
+                torch.save({"format": CHECKPOINT_FORMAT, "args": asdict(self.args),
+                            "world_size": self.world_size, **state}, file)
+                file.flush()
+                os.fsync(file.fileno())
             os.replace(path + ".tmp", path)
         finally:
             if os.path.exists(path + ".tmp"):
@@ -716,8 +726,9 @@ def main(argv: list) -> int:
     """Train, resume or evaluate as the command line says; returns the exit status."""
     args = tyro.cli(RunArgs, args=argv)
     # TensorBoard's writer thread hands a failed write (a full disk) on to this one, which says it
-    threading.excepthook = lambda hook: (isinstance(hook.exc_value, OSError)
-                                         or threading.__excepthook__(hook))
+    threading.excepthook = lambda hook: (
+        isinstance(hook.exc_value, OSError) and "tensorboard" in type(hook.thread).__module__
+        or threading.__excepthook__(hook))
     warnings.filterwarnings("ignore", message=r".*The environment \S+-v4 is out of date")
     try:  # MuJoCo warns once per v4 env about its model files (harmless); its other warnings print
         import mujoco
@@ -776,6 +787,9 @@ def main(argv: list) -> int:
     if checkpoint is None and os.path.exists(run_dir):
         raise UserError(f"{run_dir} exists; continue it with --resume {run_dir}/checkpoint.pt or "
                         f"choose another --run-name")
+    runs_above = [parent for parent in Path(run_dir).parents if any(parent.glob("events.*"))]
+    if checkpoint is None and runs_above:
+        raise UserError(f"{run_dir} would lie inside the run {runs_above[0]}; choose another name")
     for flag, package in (("capture_video", "moviepy"), ("track", "wandb")):
         if getattr(args, flag) and not importlib.util.find_spec(package):
             raise UserError(f"--{flag.replace('_', '-')} needs {package}: pip install {package}")

@@ -122,7 +122,7 @@ def test_non_finite_and_out_of_range_numbers_are_refused(name, cli, in_tmp):
              ("--max-grad-norm", "-1", "--max-grad-norm must be positive or 0"),
              ("--gae-lambda", "1.5", "--gae-lambda must be at most 1"),
              ("--hidden-sizes", "0", "--hidden-sizes must be positive")]
-    if name == "trpo_continuous":
+    if name.startswith("trpo"):
         cases += [("--max-kl", "nan", "finite"), ("--cg-damping", "-1", "--cg-damping must be")]
     else:
         cases += [("--clip-eps", "0", "--clip-eps must be positive"), ("--value-coef", "nan", "finite")]
@@ -158,7 +158,7 @@ def test_envs_the_script_cannot_train_are_one_line(name, cli, monkeypatch, tmp_p
 
 
 def test_module_colon_env_ids_import_the_users_module(name, cli, in_tmp, monkeypatch):
-    kind = "Discrete(2)" if name == "ppo_discrete" else "Box(-1.0, 1.0, (1,), np.float32)"
+    kind = "Discrete(2)" if name.endswith("discrete") else "Box(-1.0, 1.0, (1,), np.float32)"
     (in_tmp / f"my_envs_{name}.py").write_text(f'''
 import gymnasium as gym
 import numpy as np
@@ -203,12 +203,12 @@ def test_a_full_disk_while_writing_a_checkpoint(name, cli, in_tmp, monkeypatch):
     module = load(name)
     saves, original = [], torch.save
 
-    def save_then_disk_full(obj, path, *args, **kwargs):
-        saves.append(path)
+    def save_then_disk_full(obj, file, *args, **kwargs):
+        saves.append(file)
         if len(saves) > 1:  # the first checkpoint fits, the second does not
-            open(path, "wb").write(b"partial")
+            file.write(b"partial")
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return original(obj, path, *args, **kwargs)
+        return original(obj, file, *args, **kwargs)
 
     monkeypatch.setattr(module.torch, "save", save_then_disk_full)
     one_error_line(cli(*tiny(name, "--run-name", "d", "--checkpoint-every", "1")),

@@ -144,7 +144,8 @@ def test_evaluation_and_load_policy_act_in_the_envs_units(name, in_tmp, monkeypa
     # in every dimension) is not.
     policy = module.load_policy(path)
     actions = policy(np.concatenate([obs for obs, _ in recorder.pairs]))
-    np.testing.assert_allclose(actions, np.tile([0.0, 0.5, 2.0], (10, 1)), rtol=0, atol=0.2)
+    centre, half_range = (HIGH + LOW) / 2, (HIGH - LOW) / 2  # (0, 0.5, 2) and (0.4, 0.5, 4)
+    assert np.all(np.abs(actions - centre) <= 0.25 * half_range)  # |u| <= 0.25; unscaled, u = -1, -0.5 there
     np.testing.assert_allclose(actions, received, rtol=0, atol=1e-6)
 
 
