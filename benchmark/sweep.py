@@ -7,13 +7,15 @@ Each run logs to runs/<name>/<variant>__<env>__<seed>/ (TensorBoard events, chec
 A run that exited 0 leaves a file DONE there and is skipped by the next invocation; an unfinished one
 is resumed from its last checkpoint (runs write one every --checkpoint-every iterations, and a last one
 at the end with --save-model, so a finished run's checkpoint.pt holds its final policy), or restarted
-when it has none (the failed attempt's event files are moved into failed-attempt-<time>/ first). A run in progress holds a file RUNNING (its sweep's pid), so several sweep processes
-started on the same runs share them out. Arguments after "--" go to every run. --torchrun N runs each
+when it has none (the scripts refuse to start a fresh run in an existing directory, so the failed
+attempt's directory moves to runs/<name>/failed-attempts/<run>-<time>/ first). Beside the run's
+directory, a run in progress holds a file <run>.RUNNING (its sweep's pid), so several sweep processes
+started on the same runs share them out, and writes its console to <run>.stdout.log, which is appended
+to the run's stdout.log when it exits. Arguments after "--" go to every run. --torchrun N runs each
 run data-parallel under `torchrun --standalone --nproc_per_node N` (a run then uses N cores).
 """
 
 import argparse
-import glob
 import os
 import shlex
 import subprocess
@@ -35,19 +37,18 @@ def run_one(script: str, run_name: str, argv: list, checkpoint_every: int, ranks
     run_dir = os.path.join(ROOT, "runs", run_name)
     if os.path.exists(os.path.join(run_dir, "DONE")):
         return run_name, "skipped (done)", 0.0
-    os.makedirs(run_dir, exist_ok=True)
-    if not claim(run_dir):
+    os.makedirs(os.path.dirname(run_dir), exist_ok=True)  # not run_dir: a fresh run creates it itself
+    if not claim(run_dir + ".RUNNING"):
         return run_name, "skipped (running in another sweep process)", 0.0
     try:
         return run_claimed(script, run_name, run_dir, argv, checkpoint_every, ranks)
     finally:
-        os.remove(os.path.join(run_dir, "RUNNING"))
+        os.remove(run_dir + ".RUNNING")
 
 
-def claim(run_dir: str) -> bool:
-    """Create run_dir/RUNNING holding our pid, unless a live process holds it: several sweep processes
+def claim(lock: str) -> bool:
+    """Create the file lock holding our pid, unless a live process holds it: several sweep processes
     over the same runs then share them out instead of running one twice."""
-    lock = os.path.join(run_dir, "RUNNING")
     for _ in range(2):
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -76,19 +77,20 @@ def run_claimed(script: str, run_name: str, run_dir: str, argv: list, checkpoint
     checkpoint = os.path.join(run_dir, "checkpoint.pt")
     if os.path.exists(checkpoint):
         command += ["--resume", checkpoint]
-    else:  # restarted from scratch: an earlier attempt's events move aside (the scripts refuse to mix runs)
-        stale = glob.glob(os.path.join(run_dir, "events.out.tfevents.*"))
-        if stale:
-            attempt = os.path.join(run_dir, f"failed-attempt-{int(time.time())}")
-            os.makedirs(attempt)
-            for path in stale:
-                os.rename(path, os.path.join(attempt, os.path.basename(path)))
+    elif os.path.exists(run_dir):  # restarted from scratch: the scripts refuse an existing directory
+        attempts = os.path.join(os.path.dirname(run_dir), "failed-attempts")
+        os.makedirs(attempts, exist_ok=True)
+        os.rename(run_dir, os.path.join(attempts, f"{os.path.basename(run_dir)}-{int(time.time())}"))
     start = time.time()
-    with open(os.path.join(run_dir, "stdout.log"), "a") as log:
+    with open(run_dir + ".stdout.log", "w") as log:
         log.write(f"$ {shlex.join(command)}\n")
         log.flush()
         code = subprocess.call(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     elapsed = time.time() - start
+    os.makedirs(run_dir, exist_ok=True)  # a run that failed before creating it still keeps its log
+    with open(run_dir + ".stdout.log") as console, open(os.path.join(run_dir, "stdout.log"), "a") as log:
+        log.write(console.read())
+    os.remove(run_dir + ".stdout.log")
     if code == 0:
         with open(os.path.join(run_dir, "DONE"), "w") as f:
             f.write(f"{elapsed:.0f} s\n")
