@@ -188,3 +188,11 @@ def test_earlier_rows_that_cannot_be_read_are_one_error_line(content, said, tmp_
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: --earlier:") and err[0].endswith(said)
     assert not (tmp_path / "t.md").exists()
+
+
+def test_the_interquartile_mean_drops_the_lowest_and_highest_quarter():
+    # 5 seeds: floor(5 / 4) = 1 off each end, the mean of 20, 30, 40 by hand = 30
+    assert summarize.interquartile_mean([100.0, 20.0, 40.0, 30.0, -500.0]) == 30.0
+    # 8 values: 2 off each end -> mean(3, 4, 5, 6) = 4.5; 3 values: the plain mean
+    assert summarize.interquartile_mean([1.0, 2, 3, 4, 5, 6, 7, 80]) == 4.5
+    assert summarize.interquartile_mean([1.0, 2.0, 6.0]) == 3.0
