@@ -21,6 +21,7 @@ import time
 import warnings
 from collections import deque
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Literal, Optional
 
 import gymnasium as gym
@@ -54,7 +55,7 @@ class Args:
     backtrack_coef: float = 0.8  # line search: each try shrinks the step by this factor
     backtrack_iters: int = 10  # line search: step sizes tried before the old parameters are kept
     # critic: Adam on the returns
-    learning_rate: float = 1e-3  # Adam's learning rate of the critic (the initial one if linear)
+    learning_rate: float = 3e-4  # Adam's learning rate of the critic (the initial one if linear)
     lr_schedule: Literal["linear", "constant"] = "constant"  # linear: anneal it to 0 over training
     update_epochs: int = 10  # critic passes over the batch per iteration, in shuffled minibatches
     minibatch_size: int = 64  # samples per critic gradient step (under torchrun: in all)
@@ -439,28 +440,28 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
     """Iterations of rollout -> advantages -> update, from run.checkpoint's iteration if it has one.
     Returns the trained agent, its observation statistics with it."""
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS needs it
-    torch.manual_seed(args.seed)  # from here the order of the random draws fixes a seed's numbers
+    # Every random stream comes from numpy's SeedSequence of --seed: two seeds share none
+    torch.manual_seed(int(np.random.SeedSequence(args.seed).generate_state(1)[0]))  # the weights
     torch.use_deterministic_algorithms(args.torch_deterministic)
     num_envs, batch_size = args.num_envs // run.world_size, args.num_envs * args.num_steps
     envs = make_envs(args.env_id, num_envs, run.video_dir)
     agent = Agent(envs.single_observation_space.shape[0], int(envs.single_action_space.n),
                   args.hidden_sizes, args.norm_obs).to(device)
-    if run.rank > 0:  # the same initial weights on every rank; then draws of their own
-        torch.manual_seed(int(np.random.SeedSequence([args.seed, run.rank]).generate_state(1)[0]))
     critic_optimizer = torch.optim.Adam(agent.critic.parameters(), lr=args.learning_rate, eps=1e-5,
                                         fused=True)
     reward_scaler = RewardScaler(num_envs, args.gamma).to(device)
     start, rejected = 0, 0  # rejected: iterations in a row whose line search accepted no step
-    env_seed = args.seed + run.rank * num_envs  # env i of rank r: as the same env of one process
-    if run.checkpoint is not None:  # episodes in progress restart, with reseeded random streams
+    if run.checkpoint is not None:  # episodes in progress restart, with random streams of their own
         agent.load_state_dict(run.checkpoint["agent"])
         critic_optimizer.load_state_dict(run.checkpoint["critic_optimizer"])
         reward_scaler.load_state_dict(run.checkpoint["reward_scaler"])
         start = run.checkpoint["iteration"]
-        env_seed = int(np.random.SeedSequence([args.seed, run.rank, start]).generate_state(1)[0])
-        torch.manual_seed(env_seed)
+    # The same weights on every rank; then each rank's streams (new ones from a resumed iteration)
+    streams = np.random.SeedSequence(args.seed, spawn_key=(run.rank, start))  # torch's, each env's
+    torch_seed, *seeds = streams.generate_state(1 + num_envs).tolist()
+    torch.manual_seed(torch_seed)
     with torch.inference_mode():
-        next_obs = torch.as_tensor(envs.reset(seed=env_seed)[0], dtype=torch.float32, device=device)
+        next_obs = torch.as_tensor(envs.reset(seed=seeds)[0], dtype=torch.float32, device=device)
         next_obs = agent.normalize(next_obs, update=True)
     iteration, num_iterations = start, args.total_timesteps // batch_size
 
@@ -577,8 +578,7 @@ class ManagedRun(Run):
         self.state = state  # what end() saves: train()'s state after its last whole iteration
         if self.args.checkpoint_every and iteration % self.args.checkpoint_every == 0:
             self.save(state())
-        # Stop if any rank was asked to before this call (a signal during it counts at the next)
-        stop = self.average({"stop": float(self.signum)})["stop"] > 0
+        stop = self.average({"stop": float(self.signum)})["stop"] > 0  # any rank's signal so far
         self.signum = self.signum or (signal.SIGINT if stop else 0)
         return stop
 
@@ -610,14 +610,16 @@ class ManagedRun(Run):
               f"episodes) | ETA {(total - step) / max(sps, 1) / 60:5.1f} min", flush=True)
 
     def save(self, state: dict) -> None:
-        """Rank 0 writes runs/<run>/checkpoint.pt to a temporary file, then os.replace: a crash
-        keeps the previous checkpoint whole."""
+        """Rank 0 writes runs/<run>/checkpoint.pt by os.replace: a crash keeps the last one whole"""
         if self.rank > 0:
             return
         path = os.path.join("runs", self.args.run_name, "checkpoint.pt")
         try:
-            torch.save({"format": CHECKPOINT_FORMAT, "args": asdict(self.args),
-                        "world_size": self.world_size, **state}, path + ".tmp")
+            with open(path + ".tmp", "wb") as file:  # on disk before it replaces the checkpoint
+                torch.save({"format": CHECKPOINT_FORMAT, "args": asdict(self.args),
+                            "world_size": self.world_size, **state}, file)
+                file.flush()
+                os.fsync(file.fileno())
             os.replace(path + ".tmp", path)
         finally:
             if os.path.exists(path + ".tmp"):
@@ -739,8 +741,9 @@ def main(argv: list) -> int:
     """Train, resume or evaluate as the command line says; returns the exit status."""
     args = tyro.cli(RunArgs, args=argv)
     # TensorBoard's writer thread hands a failed write (a full disk) on to this one, which says it
-    threading.excepthook = lambda hook: (isinstance(hook.exc_value, OSError)
-                                         or threading.__excepthook__(hook))
+    threading.excepthook = lambda hook: (
+        isinstance(hook.exc_value, OSError) and "tensorboard" in type(hook.thread).__module__
+        or threading.__excepthook__(hook))
     warnings.filterwarnings("ignore", message=r".*The environment \S+-v4 is out of date")
     try:  # MuJoCo warns once per v4 env about its model files (harmless); its other warnings print
         import mujoco
@@ -799,6 +802,9 @@ def main(argv: list) -> int:
     if checkpoint is None and os.path.exists(run_dir):
         raise UserError(f"{run_dir} exists; continue it with --resume {run_dir}/checkpoint.pt or "
                         f"choose another --run-name")
+    runs_above = [parent for parent in Path(run_dir).parents if any(parent.glob("events.*"))]
+    if checkpoint is None and runs_above:
+        raise UserError(f"{run_dir} would lie inside the run {runs_above[0]}; choose another name")
     for flag, package in (("capture_video", "moviepy"), ("track", "wandb")):
         if getattr(args, flag) and not importlib.util.find_spec(package):
             raise UserError(f"--{flag.replace('_', '-')} needs {package}: pip install {package}")
