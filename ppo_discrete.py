@@ -96,7 +96,7 @@ class RunningMeanStd(nn.Module):
     """Running mean and variance of a stream of batches (Chan et al.). For a batch of n_b samples,
     mean m_b, variance v_b, with w = n_b / (count + n_b) and d = m_b - mean:
         mean <- (1 - w) mean + w m_b,   var <- (1 - w) var + w v_b + w (1 - w) d^2,   count += n_b
-    Under torchrun each rank adds its own envs' data, and Run.merge merges them after a rollout."""
+    Under torchrun each rank adds its own envs' data, and run.merge pools them after a rollout."""
 
     def __init__(self, shape=()):
         super().__init__()
@@ -374,14 +374,14 @@ def update_kl_beta(beta: float, kl: float, kl_penalty_target: float) -> float:
     return beta * 2.0 if kl > kl_penalty_target * 1.5 else beta
 
 
-def adapt_learning_rate(lr: float, kl: float, target_kl: float, lr_min=1e-6, lr_max=1e-2) -> float:
+def adapt_learning_rate(lr: float, kl: float, d_targ: float, lr_min=1e-6, lr_max=1e-2) -> float:
     """The adaptive rate, after each update on d = KL(pi_old || pi_new) of the whole batch, kept in
     [lr_min, lr_max]:  lr <- lr / 1.5 if d > 2 d_targ;  lr <- lr * 1.5 if d < d_targ / 2.
     rl_games' rule has these factors but adapts after every minibatch, on the analytic KL of the
     minibatch's last step."""
-    if kl > 2.0 * target_kl:
+    if kl > 2.0 * d_targ:
         return max(lr / 1.5, lr_min)
-    return min(lr * 1.5, lr_max) if kl < 0.5 * target_kl else lr
+    return min(lr * 1.5, lr_max) if kl < 0.5 * d_targ else lr
 
 
 # --- Training loop ------------------------------------------------------------------------------
