@@ -1,4 +1,4 @@
-"""Training throughput of the three scripts, against the rate at which the simulator alone can step.
+"""Training throughput of the scripts, against the rate at which the simulator alone can step.
 
     python benchmark/speed.py [--iterations 6] [--min-steps 12288] [--out benchmark/results/speed]
 
@@ -52,6 +52,8 @@ CASES = [  # (script, env id, config name, flags)
     ("trpo_continuous", "HalfCheetah-v4", "B", []),
     ("ppo_discrete", "CartPole-v1", "A", CONFIG_A),
     ("ppo_discrete", "CartPole-v1", "B", []),
+    ("trpo_discrete", "CartPole-v1", "A", CONFIG_A),
+    ("trpo_discrete", "CartPole-v1", "B", []),
 ]
 RANK_CASES = [  # (script, env id, config name, flags) for --ranks
     ("ppo_continuous", "HalfCheetah-v4", "B", []),
