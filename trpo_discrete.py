@@ -93,7 +93,7 @@ class RunningMeanStd(nn.Module):
     """Running mean and variance of a stream of batches (Chan et al.). For a batch of n_b samples,
     mean m_b, variance v_b, with w = n_b / (count + n_b) and d = m_b - mean:
         mean <- (1 - w) mean + w m_b,   var <- (1 - w) var + w v_b + w (1 - w) d^2,   count += n_b
-    Under torchrun each rank adds its own envs' data, and Run.merge merges them after a rollout."""
+    Under torchrun each rank adds its own envs' data, and run.merge pools them after a rollout."""
 
     def __init__(self, shape=()):
         super().__init__()
