@@ -14,7 +14,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-ALL_SCRIPTS = ["ppo_continuous", "ppo_discrete", "trpo_continuous"]
+ALL_SCRIPTS = ["ppo_continuous", "ppo_discrete", "trpo_continuous", "trpo_discrete"]
 PPO_SCRIPTS = ["ppo_continuous", "ppo_discrete"]
 CONTINUOUS_SCRIPTS = ["ppo_continuous", "trpo_continuous"]
 
@@ -110,6 +110,10 @@ COMMON_TAGS = {"charts/episodic_return", "charts/episodic_length", "charts/SPS",
 PPO_TAGS = COMMON_TAGS | {"charts/learning_rate", "losses/policy_loss", "losses/kl", "losses/minibatch_approx_kl",
                           "losses/minibatch_old_approx_kl",
                           "losses/clipfrac", "losses/grad_norm", "charts/update_epochs"}
+TRPO_TAGS = COMMON_TAGS | {"losses/kl", "losses/surrogate_improvement", "losses/expected_improvement",
+                          "losses/backtracks", "losses/step_accepted", "losses/cg_residual", "losses/step_norm"}
+TRPO_NO_FLAGS = ["--no-value-clip", "--no-norm-adv", "--no-norm-obs", "--no-norm-reward", "--no-bootstrap-truncated",
+                 "--no-torch-deterministic", "--no-cuda", "--no-capture-video", "--no-save-model"]
 PPO_NO_FLAGS = ["--no-value-clip", "--no-norm-adv", "--no-norm-obs",
                 "--no-norm-reward", "--no-bootstrap-truncated", "--no-torch-deterministic", "--no-cuda",
                 "--no-capture-video", "--no-save-model", "--no-anneal-entropy"]
@@ -136,15 +140,20 @@ SCRIPT_CONFIG = {
     "trpo_continuous": {
         "tiny": ["--env-id", "Hopper-v4", "--num-envs", "2", "--num-steps", "64", "--minibatch-size", "32",
                  "--update-epochs", "2", "--hidden-sizes", "16", "16", "--total-timesteps", "256"],
-        "no_flags": ["--no-value-clip", "--no-norm-adv", "--no-norm-obs",
-                     "--no-norm-reward", "--no-bootstrap-truncated", "--no-torch-deterministic", "--no-cuda",
-                     "--no-capture-video", "--no-save-model"],
-        "tags": COMMON_TAGS | {"charts/policy_std", "losses/kl", "losses/surrogate_improvement",
-                               "losses/expected_improvement", "losses/backtracks", "losses/step_accepted",
-                               "losses/cg_residual", "losses/step_norm"},
+        "no_flags": TRPO_NO_FLAGS,
+        "tags": TRPO_TAGS | {"charts/policy_std"},
         "other_kind_env": ("CartPole-v1", "ppo_discrete.py"),
         "resume_exact": ["--env-id", "HalfCheetah-v4", "--num-envs", "1", "--num-steps", "500",
                          "--minibatch-size", "100", "--update-epochs", "2", "--hidden-sizes", "16",
                          "--total-timesteps", "2000"],
+    },
+    "trpo_discrete": {
+        "tiny": ["--env-id", "CartPole-v1", "--num-envs", "2", "--num-steps", "64", "--minibatch-size", "32",
+                 "--update-epochs", "2", "--hidden-sizes", "16", "16", "--total-timesteps", "256"],
+        "no_flags": TRPO_NO_FLAGS,
+        "tags": TRPO_TAGS,
+        "other_kind_env": ("Hopper-v4", "trpo_continuous.py"),
+        "resume_exact": ["--env-id", "CartPole-v1", "--num-envs", "2", "--num-steps", "128", "--minibatch-size",
+                         "64", "--update-epochs", "2", "--hidden-sizes", "16", "--total-timesteps", "1024"],
     },
 }

@@ -15,7 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conftest import ALL_SCRIPTS, ROOT, load  # noqa: E402
 
 BANNER = "# RUN MANAGEMENT"
-SMALL_RUN = {"ppo_continuous": "Pendulum-v1", "ppo_discrete": "CartPole-v1", "trpo_continuous": "Pendulum-v1"}
+SMALL_RUN = {"ppo_continuous": "Pendulum-v1", "ppo_discrete": "CartPole-v1", "trpo_continuous": "Pendulum-v1",
+             "trpo_discrete": "CartPole-v1"}
 
 
 def names_used_above_defined_below(name: str) -> list:

@@ -65,7 +65,7 @@ def test_a_mujoco_that_cannot_load_is_one_line_and_other_envs_still_run(name, tm
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line != CPU_NOTICE]
     assert result.returncode == 2 and lines == ["error: cannot make Hopper-v4: invalid value for environment "
                                                 "variable MUJOCO_GL: no-such-backend"], lines
-    if name == "ppo_discrete":  # CartPole needs no MuJoCo
+    if name.endswith("discrete"):  # CartPole needs no MuJoCo
         result = run_script(name, *SCRIPT_CONFIG[name]["tiny"], cwd=tmp_path, env=env)
         assert result.returncode == 0, result.stderr
 

@@ -12,7 +12,7 @@ import torch
 
 from conftest import ALL_SCRIPTS, CounterEnv, load
 
-# ppo_discrete needs Discrete actions: the discrete twins of conftest's Counter envs.
+# ppo_discrete and trpo_discrete need Discrete actions: the discrete twins of conftest's Counter envs.
 DISCRETE_TWIN = {"Counter-v0": "CounterDiscrete-v0", "CounterTerminating-v0": "CounterTerminatingDiscrete-v0"}
 gym.register("CounterTerminatingDiscrete-v0", entry_point=CounterEnv, kwargs={"terminate_at": 2, "discrete": True},
              max_episode_steps=50)
@@ -24,7 +24,7 @@ def module(request):
 
 
 def discrete(module):
-    return module.__name__ == "ppo_discrete"
+    return module.__name__ in ("ppo_discrete", "trpo_discrete")
 
 
 def make_agent(module, log_std_init=0.0, norm_obs=False):
