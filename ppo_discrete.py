@@ -55,7 +55,7 @@ class Args:
     minibatch_size: int = 64  # samples per gradient step (under torchrun: in all)
     max_grad_norm: float = 0.5  # clip the global gradient norm to this (0: no clipping)
     target_kl: Optional[float] = None  # stop the epochs once a minibatch's approx KL exceeds this
-    undo_kl: float = 0.2  # undo an update whose KL(pi_old || pi_new) exceeds this (0: never)
+    undo_kl: float = 0.2  # --lr-schedule adaptive: undo an update whose KL exceeds this (0: never)
     # objective
     objective: Literal["clip", "kl-penalty"] = "clip"  # clipped surrogate or adaptive KL penalty
     clip_eps: float = 0.2  # clipping range eps of the surrogate (and of the value, if clipped)
@@ -440,12 +440,13 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
                                               args.gamma, args.gae_lambda)
         batch = {key: value.flatten(0, 1) for key, value in rollout.items()}
         batch.update(advantages=advantages.flatten(), returns=returns.flatten())
-        # 3. Update (undone if d = KL(pi_old || pi_new) is far past any target), then adapt beta
-        # and the learning rate to d
+        # 3. Update (with the adaptive rate, undone if d = KL(pi_old || pi_new) is far past its
+        # target), then adapt beta and the learning rate to d
         theta_old = nn.utils.parameters_to_vector(agent.parameters()).detach()
         stats, epochs = ppo_update(agent, optimizer, batch, args, entropy_coef,
                                    beta if args.objective == "kl-penalty" else None, run)
-        stats["update_undone"] = float(args.undo_kl > 0 and stats["kl"] > args.undo_kl)
+        stats["update_undone"] = float(args.lr_schedule == "adaptive"
+                                       and 0 < args.undo_kl < stats["kl"])
         if stats["update_undone"]:  # one such update can leave a policy that never recovers
             nn.utils.vector_to_parameters(theta_old, agent.parameters())
         if args.objective == "kl-penalty":

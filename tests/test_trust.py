@@ -96,9 +96,10 @@ def test_the_kl_penalty_runs_with_the_papers_fixed_step_unless_a_schedule_is_typ
 def test_an_update_whose_kl_passes_undo_kl_is_undone_and_counted(name):
     module = load(name)
     changes = dict(env_id=SMALL_ENV[name], num_envs=4, num_steps=64, minibatch_size=64, total_timesteps=768)
-    for undo_kl, undone in ((1e-12, 1.0), (0.0, 0.0)):  # every update passes 1e-12; 0 turns the guard off
+    # Every update passes 1e-12; 0 turns the guard off, and so does a rate that does not adapt to the KL.
+    for undo_kl, schedule, undone in ((1e-12, "adaptive", 1.0), (0.0, "adaptive", 0.0), (1e-12, "linear", 0.0)):
         run = recording_run(module)
-        module.train(module.Args(**changes, undo_kl=undo_kl), run=run)
+        module.train(module.Args(**changes, undo_kl=undo_kl, lr_schedule=schedule), run=run)
         assert [scalars["losses/update_undone"] for scalars in run.scalars] == [undone] * 3
         first, last = run.parameters[0], run.parameters[-1]
         same = all(torch.equal(first[key], last[key]) for key in first)
