@@ -72,12 +72,15 @@ def claim(lock: str) -> bool:
 def run_claimed(script: str, run_name: str, run_dir: str, argv: list, checkpoint_every: int, ranks: int = 1) -> tuple:
     launcher = [sys.executable] if ranks == 1 else [sys.executable, "-m", "torch.distributed.run", "--standalone",
                                                    "--nproc_per_node", str(ranks)]
-    command = [*launcher, os.path.join(ROOT, script), "--run-name", run_name,
-               "--checkpoint-every", str(checkpoint_every), "--save-model", *argv]
+    command = [*launcher, os.path.join(ROOT, script), "--checkpoint-every", str(checkpoint_every),
+               "--save-model"]
     checkpoint = os.path.join(run_dir, "checkpoint.pt")
-    if os.path.exists(checkpoint):
+    if os.path.exists(checkpoint):  # its settings hold: the scripts refuse training flags with it
         command += ["--resume", checkpoint]
-    elif os.path.exists(run_dir):  # restarted from scratch: the scripts refuse an existing directory
+    else:
+        command += ["--run-name", run_name, *argv]
+    if not os.path.exists(checkpoint) and os.path.exists(run_dir):
+        # restarted from scratch: the scripts refuse an existing directory, so it moves aside
         attempts = os.path.join(os.path.dirname(run_dir), "failed-attempts")
         os.makedirs(attempts, exist_ok=True)
         os.rename(run_dir, os.path.join(attempts, f"{os.path.basename(run_dir)}-{int(time.time())}"))
