@@ -7,6 +7,7 @@ management (checkpoints, resume, torchrun, logging) below its banner.
     torchrun --standalone --nproc_per_node 2 ppo_discrete.py        # one run, 2 processes
 """
 
+import contextlib
 import glob
 import importlib.util
 import math
@@ -230,9 +231,8 @@ def collect_rollout(agent, envs, next_obs, num_steps, reward_scaler=None, bootst
     values = values.view(shape)
     following_values = torch.cat([values[1:], agent.value(next_obs).unsqueeze(0)])
     next_values = torch.where(dones.bool(), next_values, following_values)
-    rollout = dict(obs=obs, actions=actions, log_probs=log_probs.view(shape), values=values,
-                   rewards=rewards, next_values=next_values, dones=dones)
-    return rollout, next_obs, episodes
+    return dict(obs=obs, actions=actions, log_probs=log_probs.view(shape), values=values,
+                rewards=rewards, next_values=next_values, dones=dones), next_obs, episodes
 
 
 # --- Generalized advantage estimation (Schulman et al. 2016) ------------------------------------
@@ -244,8 +244,7 @@ def compute_gae(rewards, values, next_values, dones, gamma, gae_lambda):
     V_next_t = next_values[t], what step t bootstraps from (0 where its bootstrap is cut: see
     collect_rollout); done_t (terminated or truncated) cuts the recursion."""
     deltas = rewards + gamma * next_values - values
-    advantages = torch.zeros_like(rewards)
-    next_advantage = torch.zeros_like(rewards[0])
+    advantages, next_advantage = torch.zeros_like(rewards), 0.0  # 0.0: A_T
     for t in reversed(range(rewards.shape[0])):
         next_advantage = deltas[t] + gamma * gae_lambda * (1.0 - dones[t]) * next_advantage
         advantages[t] = next_advantage
@@ -271,16 +270,14 @@ def ppo_loss(new_log_probs, old_log_probs, advantages, values, old_values, retur
         L^KLPEN = mean( r A - beta KL_i ),   KL_i = (r - 1) - log r
     KL_i estimates KL(pi_old || pi) at (s, a ~ pi_old) without bias, as does its gradient. Returns
     (loss, info), info's floats: loss, policy_loss (-L), value_loss, entropy, minibatch_approx_kl
-    (mean KL_i), minibatch_old_approx_kl (mean -log r) and clipfrac (the fraction with |r - 1| >
-    eps)."""
+    (mean KL_i), minibatch_old_approx_kl (mean -log r), clipfrac (share with |r - 1| > eps)."""
     log_ratio = new_log_probs - old_log_probs
     ratio = log_ratio.exp()
     if beta is None:
         clipped_ratio = ratio.clamp(1.0 - clip_eps, 1.0 + clip_eps)
-        policy_loss = -torch.min(ratio * advantages, clipped_ratio * advantages)
+        policy_loss = -torch.min(ratio * advantages, clipped_ratio * advantages).mean()
     else:
-        policy_loss = -(ratio * advantages - beta * (ratio - 1.0 - log_ratio))
-    policy_loss = policy_loss.mean()
+        policy_loss = -(ratio * advantages - beta * (ratio - 1.0 - log_ratio)).mean()
     v_loss = value_loss(values, old_values, returns, clip_eps, value_clip)
     entropy_mean = entropy.mean()
     loss = policy_loss + value_coef * v_loss - entropy_coef * entropy_mean
@@ -323,12 +320,10 @@ class Run:
 
 
 # --- Update: update_epochs passes over the batch in shuffled minibatches ------------------------
-def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef: float, beta=None,
-               run=Run()):
-    """Gradient steps on ppo_loss. Returns the mean of the minibatches' info and gradient norms
-    (before clipping), with kl: d = KL(pi_old || pi_new) of the batch after the update; and the
-    epochs run (fewer if --target-kl stops them). With N ranks a minibatch is minibatch_size / N
-    samples of each rank's batch, its advantages normalized over all of them, its gradient mean."""
+def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef, beta=None, run=Run()):
+    """Gradient steps on ppo_loss. Returns the minibatches' mean info and gradient norm (before
+    clipping), with kl: d = KL(pi_old || pi_new) of the batch after the update, and the epochs run
+    (fewer if --target-kl stops them). N ranks: minibatch_size / N samples of each rank's batch."""
     params, size = optimizer.param_groups[0]["params"], args.minibatch_size // run.world_size
     totals, steps, kl_exceeded = {}, 0, False
     for epoch in range(args.update_epochs):
@@ -353,9 +348,8 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef: float, b
             optimizer.step()
             totals = {key: totals.get(key, 0.0) + value for key, value in info.items()}
             steps += 1
-            minibatch_kl = info["minibatch_approx_kl"]
-            kl_exceeded = args.target_kl is not None and minibatch_kl > args.target_kl
-            if kl_exceeded:
+            if args.target_kl is not None and info["minibatch_approx_kl"] > args.target_kl:
+                kl_exceeded = True
                 break
         if kl_exceeded:
             break
@@ -377,8 +371,7 @@ def update_kl_beta(beta: float, kl: float, kl_penalty_target: float) -> float:
 def adapt_learning_rate(lr: float, kl: float, d_targ: float, lr_min=1e-6, lr_max=1e-2) -> float:
     """The adaptive rate, after each update on d = KL(pi_old || pi_new) of the whole batch, kept in
     [lr_min, lr_max]:  lr <- lr / 1.5 if d > 2 d_targ;  lr <- lr * 1.5 if d < d_targ / 2.
-    rl_games' rule has these factors but adapts after every minibatch, on the analytic KL of the
-    minibatch's last step."""
+    rl_games' rule has these factors but adapts per minibatch, on its last step's analytic KL."""
     if kl > 2.0 * d_targ:
         return max(lr / 1.5, lr_min)
     return min(lr * 1.5, lr_max) if kl < 0.5 * d_targ else lr
@@ -422,8 +415,7 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
         progress = (iteration - 1) / num_iterations  # linear schedules: towards 0 after the last
         if args.lr_schedule != "adaptive":
             lr = args.learning_rate * (1.0 - progress if args.lr_schedule == "linear" else 1.0)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        optimizer.param_groups[0]["lr"] = lr  # the one group: all of the agent's parameters
         entropy_coef = args.entropy_coef * (1.0 - progress if args.anneal_entropy else 1.0)
         # 1. Rollout, then the observation and return statistics of every rank's data
         rollout, next_obs, episodes = collect_rollout(
@@ -433,15 +425,12 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
             iteration -= 1
             break
         run.merge(agent.obs_rms, reward_scaler.return_rms)
-        # 2. Advantages (no_grad, not inference_mode: the update's graph takes them as inputs)
-        with torch.no_grad():
-            advantages, returns = compute_gae(rollout["rewards"], rollout["values"],
-                                              rollout["next_values"], rollout["dones"],
-                                              args.gamma, args.gae_lambda)
+        with torch.no_grad():  # 2. Advantages; not inference_mode: the update's graph uses them
+            rollout["advantages"], rollout["returns"] = compute_gae(
+                rollout["rewards"], rollout["values"], rollout["next_values"], rollout["dones"],
+                args.gamma, args.gae_lambda)
         batch = {key: value.flatten(0, 1) for key, value in rollout.items()}
-        batch.update(advantages=advantages.flatten(), returns=returns.flatten())
-        # 3. Update (with the adaptive rate, undone if d = KL(pi_old || pi_new) is far past its
-        # target), then adapt beta and the learning rate to d
+        # 3. Update (undone if d = KL(pi_old || pi_new) passes --undo-kl), then adapt beta and lr
         theta_old = nn.utils.parameters_to_vector(agent.parameters()).detach()
         stats, epochs = ppo_update(agent, optimizer, batch, args, entropy_coef,
                                    beta if args.objective == "kl-penalty" else None, run)
@@ -583,8 +572,7 @@ class ManagedRun(Run):
                 os.fsync(file.fileno())
             os.replace(path + ".tmp", path)
         finally:
-            if os.path.exists(path + ".tmp"):
-                os.remove(path + ".tmp")
+            Path(path + ".tmp").unlink(missing_ok=True)
 
 
 class DataParallelRun(ManagedRun):
@@ -703,11 +691,9 @@ def main(argv: list) -> int:
         isinstance(hook.exc_value, OSError) and "tensorboard" in type(hook.thread).__module__
         or threading.__excepthook__(hook))
     warnings.filterwarnings("ignore", message=r".*The environment \S+-v4 is out of date")
-    try:  # MuJoCo warns once per v4 env about its model files (harmless); its other warnings print
-        import mujoco
+    with contextlib.suppress(Exception):  # no MuJoCo, or a broken one: making an env says so
+        import mujoco  # it warns once per v4 env about its model files (harmless); others print
         mujoco.set_mju_user_warning(lambda text: None if "settotalmass" in text else print(text))
-    except Exception:  # no MuJoCo, or one that cannot load: making an env says so
-        pass
     if args.capture_video and "DISPLAY" not in os.environ:  # MuJoCo through EGL, pygame off-screen
         os.environ.setdefault("MUJOCO_GL", "egl")
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -721,10 +707,9 @@ def main(argv: list) -> int:
              if token.startswith("--")}
     allowed = RUN_FLAGS | {"seed"} if args.eval_checkpoint is not None else RUN_FLAGS
     if (args.eval_checkpoint or args.resume) is not None and typed - allowed:
-        flag = min(typed - allowed).replace("_", "-")
         names = ", ".join(sorted(f"--{key.replace('_', '-')}" for key in allowed))
-        raise UserError(f"--{flag} may not be given with a checkpoint, whose settings hold "
-                        f"(only {names})")
+        raise UserError(f"--{min(typed - allowed).replace('_', '-')} may not be given with a "
+                        f"checkpoint, whose settings hold (only {names})")
     if args.eval_checkpoint is not None:
         if args.eval_episodes < 1:
             raise UserError(f"--eval-episodes must be positive, got {args.eval_episodes}")
@@ -739,9 +724,8 @@ def main(argv: list) -> int:
         envs.close()
         print(f"return {np.mean(returns):.1f} +- {np.std(returns):.1f} ({len(returns)} episodes)")
         return 0
-    checkpoint = None
-    if args.resume is not None:
-        checkpoint = load_checkpoint(args.resume, device)
+    checkpoint = load_checkpoint(args.resume, device) if args.resume is not None else None
+    if checkpoint is not None:
         if checkpoint["world_size"] != WORLD_SIZE:
             raise UserError(f"{args.resume} was written by {checkpoint['world_size']} process(es); "
                             f"resume it with as many")

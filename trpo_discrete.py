@@ -10,6 +10,7 @@ torchrun, logging) below its banner.
     torchrun --standalone --nproc_per_node 2 trpo_discrete.py       # one run, 2 processes
 """
 
+import contextlib
 import glob
 import importlib.util
 import math
@@ -227,9 +228,8 @@ def collect_rollout(agent, envs, next_obs, num_steps, reward_scaler=None, bootst
     values = values.view(shape)
     following_values = torch.cat([values[1:], agent.value(next_obs).unsqueeze(0)])
     next_values = torch.where(dones.bool(), next_values, following_values)
-    rollout = dict(obs=obs, actions=actions, log_probs=log_probs.view(shape), values=values,
-                   rewards=rewards, next_values=next_values, dones=dones)
-    return rollout, next_obs, episodes
+    return dict(obs=obs, actions=actions, log_probs=log_probs.view(shape), values=values,
+                rewards=rewards, next_values=next_values, dones=dones), next_obs, episodes
 
 
 # --- Generalized advantage estimation (Schulman et al. 2016) ------------------------------------
@@ -241,8 +241,7 @@ def compute_gae(rewards, values, next_values, dones, gamma, gae_lambda):
     V_next_t = next_values[t], what step t bootstraps from (0 where its bootstrap is cut: see
     collect_rollout); done_t (terminated or truncated) cuts the recursion."""
     deltas = rewards + gamma * next_values - values
-    advantages = torch.zeros_like(rewards)
-    next_advantage = torch.zeros_like(rewards[0])
+    advantages, next_advantage = torch.zeros_like(rewards), 0.0  # 0.0: A_T
     for t in reversed(range(rewards.shape[0])):
         next_advantage = deltas[t] + gamma * gae_lambda * (1.0 - dones[t]) * next_advantage
         advantages[t] = next_advantage
@@ -473,8 +472,7 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
     for iteration in range(start + 1, num_iterations + 1):
         progress = (iteration - 1) / num_iterations  # linear schedule: towards 0 after the last
         lr = args.learning_rate * (1.0 - progress if args.lr_schedule == "linear" else 1.0)
-        for group in critic_optimizer.param_groups:
-            group["lr"] = lr
+        critic_optimizer.param_groups[0]["lr"] = lr  # the one group: the critic's parameters
         # 1. Rollout, then the observation and return statistics of every rank's data
         rollout, next_obs, episodes = collect_rollout(
             agent, envs, next_obs, args.num_steps, reward_scaler if args.norm_reward else None,
@@ -483,13 +481,11 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
             iteration -= 1
             break
         run.merge(agent.obs_rms, reward_scaler.return_rms)
-        # 2. Advantages (no_grad, not inference_mode: the update's graph takes them as inputs)
-        with torch.no_grad():
-            advantages, returns = compute_gae(rollout["rewards"], rollout["values"],
-                                              rollout["next_values"], rollout["dones"],
-                                              args.gamma, args.gae_lambda)
+        with torch.no_grad():  # 2. Advantages; not inference_mode: the update's graph uses them
+            rollout["advantages"], rollout["returns"] = compute_gae(
+                rollout["rewards"], rollout["values"], rollout["next_values"], rollout["dones"],
+                args.gamma, args.gae_lambda)
         batch = {key: value.flatten(0, 1) for key, value in rollout.items()}
-        batch.update(advantages=advantages.flatten(), returns=returns.flatten())
         # 3. Update: one trust-region step of the policy, then the critic
         stats = trpo_update(agent, critic_optimizer, batch, args, run)
         # 4. Report the iteration to the run: it logs, checkpoints and says whether to stop
@@ -622,8 +618,7 @@ class ManagedRun(Run):
                 os.fsync(file.fileno())
             os.replace(path + ".tmp", path)
         finally:
-            if os.path.exists(path + ".tmp"):
-                os.remove(path + ".tmp")
+            Path(path + ".tmp").unlink(missing_ok=True)
 
 
 class DataParallelRun(ManagedRun):
@@ -736,7 +731,6 @@ POSITIVE = {"total_timesteps", "num_envs", "num_steps", "update_epochs", "miniba
             "backtrack_iters", "hidden_sizes", "eval_episodes"}
 
 
-
 def main(argv: list) -> int:
     """Train, resume or evaluate as the command line says; returns the exit status."""
     args = tyro.cli(RunArgs, args=argv)
@@ -745,11 +739,9 @@ def main(argv: list) -> int:
         isinstance(hook.exc_value, OSError) and "tensorboard" in type(hook.thread).__module__
         or threading.__excepthook__(hook))
     warnings.filterwarnings("ignore", message=r".*The environment \S+-v4 is out of date")
-    try:  # MuJoCo warns once per v4 env about its model files (harmless); its other warnings print
-        import mujoco
+    with contextlib.suppress(Exception):  # no MuJoCo, or a broken one: making an env says so
+        import mujoco  # it warns once per v4 env about its model files (harmless); others print
         mujoco.set_mju_user_warning(lambda text: None if "settotalmass" in text else print(text))
-    except Exception:  # no MuJoCo, or one that cannot load: making an env says so
-        pass
     if args.capture_video and "DISPLAY" not in os.environ:  # MuJoCo through EGL, pygame off-screen
         os.environ.setdefault("MUJOCO_GL", "egl")
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -763,10 +755,9 @@ def main(argv: list) -> int:
              if token.startswith("--")}
     allowed = RUN_FLAGS | {"seed"} if args.eval_checkpoint is not None else RUN_FLAGS
     if (args.eval_checkpoint or args.resume) is not None and typed - allowed:
-        flag = min(typed - allowed).replace("_", "-")
         names = ", ".join(sorted(f"--{key.replace('_', '-')}" for key in allowed))
-        raise UserError(f"--{flag} may not be given with a checkpoint, whose settings hold "
-                        f"(only {names})")
+        raise UserError(f"--{min(typed - allowed).replace('_', '-')} may not be given with a "
+                        f"checkpoint, whose settings hold (only {names})")
     if args.eval_checkpoint is not None:
         if args.eval_episodes < 1:
             raise UserError(f"--eval-episodes must be positive, got {args.eval_episodes}")
@@ -781,9 +772,8 @@ def main(argv: list) -> int:
         envs.close()
         print(f"return {np.mean(returns):.1f} +- {np.std(returns):.1f} ({len(returns)} episodes)")
         return 0
-    checkpoint = None
-    if args.resume is not None:
-        checkpoint = load_checkpoint(args.resume, device)
+    checkpoint = load_checkpoint(args.resume, device) if args.resume is not None else None
+    if checkpoint is not None:
         if checkpoint["world_size"] != WORLD_SIZE:
             raise UserError(f"{args.resume} was written by {checkpoint['world_size']} process(es); "
                             f"resume it with as many")
