@@ -40,6 +40,14 @@ if [[ "$STAGE" == 3 ]]; then
     python benchmark/summarize.py runs/trpo_discrete_screen3 --out benchmark/results/trpo_discrete_screen3 \
         --last 20 --threshold 475 --title "TRPO discrete screen, " --plot-tags losses/kl losses/backtracks
 fi
+# Stage 4: all four of stage 3 kept every seed at 500; how often does a seed miss 500? The defaults and
+# b2048-8x256 on 15 more seeds (21-35).
+if [[ "$STAGE" == 4 ]]; then
+    python benchmark/sweep.py --name trpo_discrete_screen4 --script trpo_discrete.py --envs CartPole-v1 \
+        --seeds $(seq 21 35) --jobs "$JOBS" --variant default= --variant "b2048-8x256=--num-steps 256"
+    python benchmark/summarize.py runs/trpo_discrete_screen4 --out benchmark/results/trpo_discrete_screen4 \
+        --last 20 --threshold 475 --title "TRPO discrete screen, "
+fi
 # Result (benchmark/results/trpo_discrete_screen.md, _acrobot.md): Acrobot -70.9 for b1024-lr3e-4, -86.0 for
 # b512-lr3e-4, -87.5 for b1024-lr1e-3. The defaults are b1024-lr3e-4: 8 envs x 128 steps, critic rate 3e-4.
 # Both stages ran with trpo_discrete.py at commit 0123e76 (random streams seeded as before commit 13a8be3).
