@@ -47,6 +47,10 @@ if [[ "$STAGE" == 4 ]]; then
         --seeds $(seq 21 35) --jobs "$JOBS" --variant default= --variant "b2048-8x256=--num-steps 256"
     python benchmark/summarize.py runs/trpo_discrete_screen4 --out benchmark/results/trpo_discrete_screen4 \
         --last 20 --threshold 475 --title "TRPO discrete screen, "
+    for v in default b2048-8x256; do  # the final policies of stages 3 and 4, most probable action
+        bash benchmark/eval_runs.sh "benchmark/results/trpo_discrete_screen4_eval_$v.md" trpo_discrete.py \
+            runs/trpo_discrete_screen4/"$v"__* runs/trpo_discrete_screen3/"$v"__*
+    done
 fi
 # Result (benchmark/results/trpo_discrete_screen.md, _acrobot.md): Acrobot -70.9 for b1024-lr3e-4, -86.0 for
 # b512-lr3e-4, -87.5 for b1024-lr1e-3. The defaults are b1024-lr3e-4: 8 envs x 128 steps, critic rate 3e-4.
