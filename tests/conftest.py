@@ -10,6 +10,7 @@ import sys
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -52,6 +53,31 @@ def run_cli(module, argv, monkeypatch, capsys):
     out, err = capsys.readouterr()
     lines = [line for line in (out + err).splitlines() if line and line != CPU_NOTICE]
     return exit_info.value.code, lines
+
+
+def steps_to_solve_cartpole(module, seed=1):
+    """Train the script's defaults on CartPole-v1 until the mean return of the last 20 episodes
+    reaches 475, where a Run (the scripts' seam) ends the run: the env steps taken by the end of
+    that iteration, or None if the run's 100k steps did not reach it."""
+    args = module.Args(env_id="CartPole-v1", seed=seed)
+
+    class StopWhenSolved(module.Run):
+        def __init__(self):
+            self.returns, self.solved_at = [], None
+
+        def end_iteration(self, iteration, episodes, scalars, state):
+            self.returns += [episode_return for _, episode_return, _ in episodes]
+            if len(self.returns) >= 20 and sum(self.returns[-20:]) / 20 >= 475:
+                self.solved_at = iteration * args.num_envs * args.num_steps
+            return self.solved_at is not None
+
+    run, threads = StopWhenSolved(), torch.get_num_threads()
+    torch.set_num_threads(1)  # as main() does: fastest for these small networks
+    try:
+        module.train(args, run=run)
+    finally:
+        torch.set_num_threads(threads)
+    return run.solved_at
 
 
 def scalars(run_dir):
