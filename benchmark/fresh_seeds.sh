@@ -18,3 +18,7 @@ for seed in 11 12 13; do
 done
 python benchmark/summarize.py runs/fresh_ppo --out benchmark/results/fresh_ppo --last 20
 python benchmark/summarize.py runs/fresh_trpo --out benchmark/results/fresh_trpo --last 20
+python benchmark/training_stats.py runs/fresh_ppo --tags losses/update_undone losses/kl charts/learning_rate \
+    losses/clipfrac --out benchmark/results/fresh_ppo_stats.md
+python benchmark/training_stats.py runs/fresh_trpo --tags losses/kl losses/step_accepted losses/backtracks \
+    --out benchmark/results/fresh_trpo_stats.md
