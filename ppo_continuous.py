@@ -466,7 +466,7 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
                                      lr_max=args.adaptive_lr_max)
         # 4. Report the iteration to the run: it logs, checkpoints and says whether to stop
         errors_var, returns_var = (batch["returns"] - batch["values"]).var(), batch["returns"].var()
-        stats["explained_variance"] = (1 - errors_var / returns_var).item()
+        stats.update(run.average({"explained_variance": (1 - errors_var / returns_var).item()}))
         scalars = {"charts/learning_rate": optimizer.param_groups[0]["lr"],
                    "charts/update_epochs": epochs, "charts/entropy_coef": entropy_coef,
                    "charts/policy_std": agent.actor_log_std.exp().mean().item(),

@@ -490,7 +490,7 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
         stats = trpo_update(agent, critic_optimizer, batch, args, run)
         # 4. Report the iteration to the run: it logs, checkpoints and says whether to stop
         errors_var, returns_var = (batch["returns"] - batch["values"]).var(), batch["returns"].var()
-        stats["explained_variance"] = (1 - errors_var / returns_var).item()
+        stats.update(run.average({"explained_variance": (1 - errors_var / returns_var).item()}))
         rejected = 0 if stats["step_accepted"] else rejected + 1
         if rejected and rejected % 10 == 0:  # on stdout: rank 0's alone
             print(f"warning: the line search accepted no step in {rejected} iterations in a row")
