@@ -56,7 +56,7 @@ class Args:
     minibatch_size: int = 64  # samples per gradient step (under torchrun: in all)
     max_grad_norm: float = 0.5  # clip the global gradient norm to this (0: no clipping)
     target_kl: Optional[float] = None  # stop the epochs once a minibatch's approx KL exceeds this
-    undo_kl: float = 0.2  # --lr-schedule adaptive: undo an update whose KL exceeds this (0: never)
+    undo_kl: float = 2.0  # --lr-schedule adaptive: undo an update whose KL exceeds this (0: never)
     # objective
     objective: Literal["clip", "kl-penalty"] = "clip"  # clipped surrogate or adaptive KL penalty
     clip_eps: float = 0.2  # clipping range eps of the surrogate (and of the value, if clipped)
