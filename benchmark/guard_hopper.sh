@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 python benchmark/sweep.py --name guard_hopper --script ppo_continuous.py --envs Hopper-v4 --seeds 3 \
     --jobs "${JOBS:-2}" --variant "guard=--gamma 0.995" --variant "no-guard=--gamma 0.995 --undo-kl 0" \
     --variant "lr-1e-2-guard=--gamma 0.995 --learning-rate 1e-2" \
-    --variant "lr-1e-2-no-guard=--gamma 0.995 --learning-rate 1e-2 --undo-kl 0"
+    --variant "lr-1e-2-no-guard=--gamma 0.995 --learning-rate 1e-2 --undo-kl 0" \
+    --variant "lr-1e-2-guard0.2=--gamma 0.995 --learning-rate 1e-2 --undo-kl 0.2"
 python benchmark/summarize.py runs/guard_hopper --out benchmark/results/guard_hopper --last 20 \
     --plot-tags charts/learning_rate losses/kl losses/update_undone
 python benchmark/training_stats.py runs/guard_hopper --out benchmark/results/guard_hopper_stats.md \
