@@ -52,6 +52,15 @@ if [[ "$STAGE" == 4 ]]; then
             runs/trpo_discrete_screen4/"$v"__* runs/trpo_discrete_screen3/"$v"__*
     done
 fi
+# Stage 5: how often do the defaults miss 500, and does b2048-8x256 miss less? Both on 75 more selection seeds
+# (201-275). b2048-8x256 would replace the defaults only if it missed on fewer seeds over stages 3-5 with a
+# one-sided Fisher exact p below 0.05, and then only after Acrobot-v1 at 500k steps (seed 101) gave -83 or more.
+if [[ "$STAGE" == 5 ]]; then
+    python benchmark/sweep.py --name trpo_discrete_screen5 --script trpo_discrete.py --envs CartPole-v1 \
+        --seeds $(seq 201 275) --jobs "$JOBS" --variant default= --variant "b2048-8x256=--num-steps 256"
+    python benchmark/summarize.py runs/trpo_discrete_screen5 --out benchmark/results/trpo_discrete_screen5 \
+        --last 20 --threshold 475 --title "TRPO discrete screen, "
+fi
 # Result (benchmark/results/trpo_discrete_screen.md, _acrobot.md): Acrobot -70.9 for b1024-lr3e-4, -86.0 for
 # b512-lr3e-4, -87.5 for b1024-lr1e-3. The defaults are b1024-lr3e-4: 8 envs x 128 steps, critic rate 3e-4.
 # Both stages ran with trpo_discrete.py at commit 0123e76 (random streams seeded as before commit 13a8be3).
