@@ -406,7 +406,7 @@ def trpo_update(agent, critic_optimizer, batch: dict, args: Args, run=Run()) -> 
     # 2. Search direction x ~ F^-1 g, and the full step beta x to the KL bound
     fvp = fisher_vector_product(mean_kl, policy_params, args.cg_damping, run)
     x, cg_residual = conjugate_gradient(fvp, g, args.cg_iters)
-    full_step = max_step_size(x, fvp(x), args.max_kl) * x if x.any() else x  # g = 0: no step
+    full_step = max_step_size(x, fvp(x), args.max_kl) * x if x.any() else x  # g ~ 0: x = 0, no step
     # 3. Backtracking line search: the old parameters stay when no step is accepted
     theta_old = nn.utils.parameters_to_vector(policy_params).detach()
 
@@ -723,7 +723,7 @@ def check_args(args: RunArgs) -> None:
     flat_box = isinstance(observations, gym.spaces.Box) and len(observations.shape) == 1
     if not flat_box or not isinstance(actions, gym.spaces.Box):
         raise UserError(f"{args.env_id}: this script needs Box actions and flat Box observations "
-                        f"(ppo_discrete.py takes Discrete actions)")
+                        f"(trpo_discrete.py takes Discrete actions)")
     if args.scale_actions and not np.isfinite([actions.low, actions.high]).all():
         raise UserError(f"--scale-actions needs finite action bounds; {args.env_id}'s are not")
     env.close()
