@@ -60,6 +60,12 @@ if [[ "$STAGE" == 5 ]]; then
         --seeds $(seq 201 275) --jobs "$JOBS" --variant default= --variant "b2048-8x256=--num-steps 256"
     python benchmark/summarize.py runs/trpo_discrete_screen5 --out benchmark/results/trpo_discrete_screen5 \
         --last 20 --threshold 475 --title "TRPO discrete screen, "
+    for v in default b2048-8x256; do  # their final policies, most probable action (JOBS=2: both at once)
+        bash benchmark/eval_runs.sh "benchmark/results/trpo_discrete_screen5_eval_$v.md" trpo_discrete.py \
+            runs/trpo_discrete_screen5/"$v"__* &
+        (( JOBS > 1 )) || wait
+    done
+    wait
 fi
 # Result (benchmark/results/trpo_discrete_screen.md, _acrobot.md): Acrobot -70.9 for b1024-lr3e-4, -86.0 for
 # b512-lr3e-4, -87.5 for b1024-lr1e-3. The defaults are b1024-lr3e-4: 8 envs x 128 steps, critic rate 3e-4.
