@@ -245,10 +245,16 @@ def test_an_unwritable_runs_directory(name, cli, in_tmp, monkeypatch):
 # Ctrl-C outside training
 # ------------------------------------------------------------------------------------------------
 def test_ctrl_c_during_evaluation_is_one_line(name, trained):
-    process = subprocess.Popen([sys.executable, os.path.join(ROOT, f"{name}.py"), "--eval-checkpoint",
-                                str(trained), "--eval-episodes", "100000"], cwd=trained.parent, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(5)  # the imports, then the evaluation's first episodes
+    # The imports first, then the script as __main__: a Ctrl-C inside `import torch` (which can take
+    # longer than any fixed wait) is Python's own traceback, before the script runs.
+    imports_then_script = ("import runpy, sys, gymnasium, torch, torch.utils.tensorboard, tyro; "
+                           "print('imported', flush=True); sys.argv = sys.argv[1:]; "
+                           "runpy.run_path(sys.argv[0], run_name='__main__')")
+    process = subprocess.Popen([sys.executable, "-c", imports_then_script, os.path.join(ROOT, f"{name}.py"),
+                                "--eval-checkpoint", str(trained), "--eval-episodes", "100000"],
+                               cwd=trained.parent, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.readline() == "imported\n"
+    time.sleep(2)  # the evaluation's first episodes
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130
