@@ -168,7 +168,7 @@ SCRIPT_CONFIG = {
                  "--update-epochs", "2", "--hidden-sizes", "16", "16", "--total-timesteps", "256"],
         "no_flags": TRPO_NO_FLAGS,
         "tags": TRPO_TAGS | {"charts/policy_std"},
-        "other_kind_env": ("CartPole-v1", "ppo_discrete.py"),
+        "other_kind_env": ("CartPole-v1", "trpo_discrete.py"),
         "resume_exact": ["--env-id", "HalfCheetah-v4", "--num-envs", "1", "--num-steps", "500",
                          "--minibatch-size", "100", "--update-epochs", "2", "--hidden-sizes", "16",
                          "--total-timesteps", "2000"],
