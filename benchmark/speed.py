@@ -23,14 +23,40 @@ CartPole-v1. Run it with nothing else busy on the machine: it times wall clock.
 instead measures data parallelism: for each case of RANK_CASES, the training SPS of one process
 and of `torchrun --standalone --nproc_per_node 2` with the same flags (the same global --num-envs
 and batch), one after the other in the same run, and their ratio.
+
+    python benchmark/speed.py --compare CONFIG [CONFIG ...] [--sides OLD NEW] [--repeats 3]
+        [--old-env NAME=VALUE ...] [--new-env NAME=VALUE ...] [--out PREFIX]
+
+instead measures a change side by side: the named CONFIGS (A, B-HalfCheetah, B-Humanoid, TRPO-A,
+TRPO-HalfCheetah, discrete-B, TRPO-discrete-B) on two sides, old and new. A side is a git revision
+(run from a temporary `git worktree add --detach` of it, removed afterwards, also on failure) or
+WORKTREE (the working tree as the run starts: a snapshot of its tracked files by `git stash create`,
+so edits made during the run do not leak in), plus environment variables for its processes. The two
+sides alternate run by run (old 1, new 1, old 2, new 2, ...; each repeat goes through the configs in
+the order given). Each run: the side's env-only SPS (its make_envs, in a subprocess), then its
+training SPS, timed as above: 1 warm-up iteration, then --iterations / --min-steps timed ones. The
+script's start-up (imports, env creation) and first iteration are left out, as one-off costs that
+would only dilute the ratio (hence the events' wall times, not the charts/SPS values: those count
+from the start of training). Reported per config: each side's median over the repeats, the ratio
+new/old of the medians, and training / env-only per side; <out>.md says what was compared
+(commits, settings, machine, versions, steps, repeats); <out>.csv holds every run.
+
+    python benchmark/speed.py --compare B-HalfCheetah A --sides HEAD WORKTREE --out /tmp/change
+    python benchmark/speed.py --compare A --old-env OMP_NUM_THREADS=1 --new-env OMP_NUM_THREADS=2
+    python benchmark/speed.py --compare B-HalfCheetah --sides HEAD~3 HEAD --repeats 5
+    python benchmark/speed.py --compare A --repeats 3   # WORKTREE vs itself: the noise floor
 """
 
 import argparse
+import contextlib
 import csv
 import importlib
+import importlib.metadata
+import json
 import math
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,12 +67,13 @@ import numpy as np
 from summarize import load_events
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCHMARK = os.path.join(ROOT, "benchmark")
 CONFIG_A = ["--num-envs", "1", "--num-steps", "2048", "--hidden-sizes", "64", "64",
             "--minibatch-size", "64", "--update-epochs", "10"]
+# A as measured before PPO's defaults changed (the usual recipe's schedule and initial std, typed)
+CONFIG_A_PPO = CONFIG_A + ["--lr-schedule", "linear", "--log-std-init", "0"]
 CASES = [  # (script, env id, config name, flags)
-    # A as measured before PPO's defaults changed (the usual recipe's schedule and initial std, typed)
-    ("ppo_continuous", "HalfCheetah-v4", "A",
-     CONFIG_A + ["--lr-schedule", "linear", "--log-std-init", "0"]),
+    ("ppo_continuous", "HalfCheetah-v4", "A", CONFIG_A_PPO),
     ("ppo_continuous", "HalfCheetah-v4", "B", []),
     ("trpo_continuous", "HalfCheetah-v4", "A", CONFIG_A),
     ("trpo_continuous", "HalfCheetah-v4", "B", []),
@@ -62,6 +89,16 @@ RANK_CASES = [  # (script, env id, config name, flags) for --ranks
     ("trpo_continuous", "HalfCheetah-v4", "B", []),
     ("ppo_discrete", "CartPole-v1", "B", []),
 ]
+CONFIGS = {  # for --compare: name -> (script, env id, flags)
+    "A": ("ppo_continuous", "HalfCheetah-v4", CONFIG_A_PPO),
+    "B-HalfCheetah": ("ppo_continuous", "HalfCheetah-v4", []),
+    "B-Humanoid": ("ppo_continuous", "Humanoid-v4", []),
+    "TRPO-A": ("trpo_continuous", "HalfCheetah-v4", CONFIG_A),
+    "TRPO-HalfCheetah": ("trpo_continuous", "HalfCheetah-v4", []),
+    "discrete-B": ("ppo_discrete", "CartPole-v1", []),
+    "TRPO-discrete-B": ("trpo_discrete", "CartPole-v1", []),
+}
+WORKTREE = "WORKTREE"  # --sides: the working tree (its tracked files) as the run starts
 
 
 def parse_script_args(script: str, env_id: str, flags: list):
@@ -102,18 +139,20 @@ def sps_from_events(events: list, batch_size: int) -> float:
 
 
 def training_rate(script: str, env_id: str, flags: list, batch_size: int, iterations: int,
-                  ranks: int = 1) -> float:
+                  ranks: int = 1, root: str = ROOT, env: dict = None) -> float:
     """Training SPS of the script over `iterations` iterations after a warm-up one; ranks > 1: under
-    torchrun with that many processes (timed by rank 0's events)."""
+    torchrun with that many processes (timed by rank 0's events). root: the directory of the
+    script; env: variables added to the process's environment."""
     launcher = [sys.executable]
     if ranks > 1:
         launcher += ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(ranks)]
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = os.path.join(tmp, "runs", "run")
-        command = [*launcher, os.path.join(ROOT, f"{script}.py"), "--env-id", env_id, *flags,
+        command = [*launcher, os.path.join(root, f"{script}.py"), "--env-id", env_id, *flags,
                    "--total-timesteps", str((1 + iterations) * batch_size), "--run-name", "run",
                    "--checkpoint-every", "0"]
-        result = subprocess.run(command, cwd=tmp, capture_output=True, text=True)
+        result = subprocess.run(command, cwd=tmp, capture_output=True, text=True,
+                                env={**os.environ, **(env or {})})
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
         events = load_events(run_dir)["charts/SPS"]
@@ -136,22 +175,40 @@ def main() -> int:
     parser.add_argument("--out", default=None,
                         help="output prefix: <out>.md and <out>.csv (default: "
                              "benchmark/results/speed, or benchmark/results/speed_torchrun with "
-                             "--ranks)")
+                             "--ranks, benchmark/results/speed_compare with --compare)")
+    parser.add_argument("--compare", nargs="+", choices=list(CONFIGS), metavar="CONFIG",
+                        help=f"measure these configs on two sides: {', '.join(CONFIGS)}")
+    parser.add_argument("--sides", nargs=2, metavar=("OLD", "NEW"),
+                        help=f"--compare: a git revision or {WORKTREE} each (default: both "
+                             f"{WORKTREE})")
+    parser.add_argument("--old-env", nargs="+", type=assignment, default=[], metavar="NAME=VALUE",
+                        help="--compare: environment variables of the old side's processes")
+    parser.add_argument("--new-env", nargs="+", type=assignment, default=[], metavar="NAME=VALUE",
+                        help="--compare: environment variables of the new side's processes")
+    parser.add_argument("--repeats", type=int, help="--compare: runs per side and config (3)")
     args = parser.parse_args()
+    compare_only = args.sides or args.old_env or args.new_env or args.repeats is not None
+    if args.compare is None and compare_only:
+        parser.error("--sides, --old-env, --new-env and --repeats go with --compare")
+    if args.compare and (args.ranks > 1 or args.only):
+        parser.error("--compare takes neither --ranks nor --only")
+    if args.repeats is not None and args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    args.repeats = args.repeats or 3
     if args.out is None:
-        name = "speed" if args.ranks == 1 else "speed_torchrun"
+        name = "speed_compare" if args.compare else "speed" if args.ranks == 1 else "speed_torchrun"
         args.out = os.path.join(ROOT, "benchmark", "results", name)
     sys.path.insert(0, ROOT)
-    import torch
 
     load = os.getloadavg()[0]
-    cpu = platform.processor() or platform.machine()
-    header = (f"Machine: {os.cpu_count()} CPU cores ({cpu}), "
-              f"torch {torch.__version__}, Python {platform.python_version()}, "
-              f"{time.strftime('%Y-%m-%d')}; load average before the run {load:.2f}.")
+    header = (f"Machine: {os.cpu_count()} CPU cores ({cpu_model()}), {versions()}, "
+              f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}; "
+              f"load average before the run {load:.2f}.")
     print(header, flush=True)
     if args.ranks > 1:
         return compare_ranks(args, header)
+    if args.compare:
+        return compare_sides(args, header)
     rows = []
     for case in cases(CASES, args):
         script, env_id, config, flags, module, run_args, batch_size, iterations = case
@@ -232,6 +289,169 @@ def compare_ranks(args, header: str) -> int:
               f"script's defaults."]
     write_results(args.out, lines, rows)
     return 0
+
+
+def assignment(text: str) -> tuple:
+    """NAME=VALUE of --old-env / --new-env as (name, value)."""
+    name, equals, value = text.partition("=")
+    if not name or not equals:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name, value
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def versions() -> str:
+    """The versions of the packages that set the speed, as this interpreter has them."""
+    found = []
+    for package in ("torch", "gymnasium", "mujoco"):
+        try:
+            found.append(f"{package} {importlib.metadata.version(package)}")
+        except importlib.metadata.PackageNotFoundError:
+            found.append(f"no {package}")
+    return ", ".join(found)
+
+
+def git(*argv) -> str:
+    done = subprocess.run(["git", "-C", ROOT, *argv], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"error: git {' '.join(argv)}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def resolve(revision: str) -> tuple:
+    """(the commit to run, what it is in words) of a --sides entry."""
+    if revision != WORKTREE:
+        commit = git("rev-parse", "--verify", f"{revision}^{{commit}}")
+        subject = git("log", "-1", "--format=%s", commit)
+        subject = subject if len(subject) <= 80 else subject[:77] + "..."
+        return commit, f"commit {commit} ({revision}: {subject})"
+    head, changed = git("rev-parse", "HEAD"), git("diff", "HEAD", "--name-only").split()
+    if not changed:
+        return head, f"the working tree, no uncommitted changes: HEAD {head}"
+    snapshot = git("stash", "create")
+    return snapshot, (f"the working tree: HEAD {head} with the uncommitted changes to "
+                      f"{', '.join(changed)}, run from their snapshot, commit {snapshot} "
+                      f"(git stash create; untracked files are not in it)")
+
+
+@contextlib.contextmanager
+def checkout(commit: str):
+    """A temporary detached git worktree of commit, removed afterwards, also on failure."""
+    path = tempfile.mkdtemp(prefix="speed-")
+    try:
+        git("worktree", "add", "--detach", path, commit)
+        yield path
+    finally:
+        subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", path],
+                       capture_output=True)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def probe(script: str, env_id: str, flags: list, min_steps: int) -> dict:
+    """Run in a side's process, its checkout first on sys.path: the batch size of the flags there
+    and the env-only SPS of that script's vector env."""
+    module, run_args = parse_script_args(script, env_id, flags)
+    batch_size = run_args.num_envs * run_args.num_steps
+    steps = max(min_steps, 2 * batch_size)
+    return {"batch": batch_size, "env_sps": env_only_rate(module, run_args, steps)}
+
+
+PROBE = ("import json, sys; sys.path[:0] = sys.argv[1:3]; import speed; "
+         "print(json.dumps(speed.probe(*json.loads(sys.argv[3]))))")
+
+
+def measure(root: str, env: dict, script: str, env_id: str, flags: list, args) -> dict:
+    """One run of one side: batch, timed steps, env-only SPS and training SPS of the script in
+    root, its processes with env added to their environment."""
+    command = [sys.executable, "-c", PROBE, root, BENCHMARK,
+               json.dumps([script, env_id, flags, args.min_steps])]
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True,
+                            env={**os.environ, **env})
+    if result.returncode != 0:
+        raise RuntimeError(f"env-only {script} {' '.join(flags)} in {root} failed:\n"
+                           f"{result.stderr[-2000:]}")
+    probed = json.loads(result.stdout.splitlines()[-1])
+    batch = probed["batch"]
+    iterations = max(args.iterations, math.ceil(args.min_steps / batch))
+    train_sps = training_rate(script, env_id, flags, batch, iterations, root=root, env=env)
+    return {"batch": batch, "timed_steps": iterations * batch, "env_sps": probed["env_sps"],
+            "train_sps": train_sps}
+
+
+def compare_sides(args, header: str) -> int:
+    """--compare: the configs on the old and the new side, alternating run by run."""
+    revisions = args.sides or [WORKTREE] * 2
+    resolved, sides = {revision: resolve(revision) for revision in dict.fromkeys(revisions)}, {}
+    for name, revision, env in zip(("old", "new"), revisions,
+                                   (dict(args.old_env), dict(args.new_env))):
+        commit, described = resolved[revision]
+        settings = " ".join(f"{k}={v}" for k, v in env.items()) or "no variables added"
+        sides[name] = {"commit": commit, "env": env, "said": f"{described}; {settings}"}
+    rows = []
+    with contextlib.ExitStack() as stack:
+        roots = {commit: stack.enter_context(checkout(commit))
+                 for commit in dict.fromkeys(side["commit"] for side in sides.values())}
+        for repeat in range(1, args.repeats + 1):
+            for config in args.compare:
+                script, env_id, flags = CONFIGS[config]
+                for name, side in sides.items():
+                    row = {"config": config, "side": name, "repeat": repeat,
+                           **measure(roots[side["commit"]], side["env"], script, env_id,
+                                     flags + args.extra, args)}
+                    rows.append(row)
+                    print(f"{config:16} {name} {repeat}: env-only {row['env_sps']:8.0f} SPS | "
+                          f"training {row['train_sps']:6.0f} SPS", flush=True)
+    write_results(args.out, compare_report(args, header, sides, rows), rows)
+    return 0
+
+
+def compare_report(args, header: str, sides: dict, rows: list) -> list:
+    """The lines of --compare's <out>.md: what was compared, how, and the table."""
+    inherited = [f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+                 if k in os.environ]
+    lines = ["# Training speed side by side", "",
+             f"- old: {sides['old']['said']}", f"- new: {sides['new']['said']}",
+             f"- {header} Both sides run with {sys.executable}; inherited thread settings: "
+             f"{' '.join(inherited) or 'none'} (the scripts use one torch thread unless "
+             f"OMP_NUM_THREADS is set).",
+             f"- Repeats: {args.repeats}; in each, the configs in the order below, each config's "
+             f"old run, then its new run. A run: the side's env-only SPS (its make_envs stepped "
+             f"with random actions, max(--min-steps {args.min_steps}, 2 batches) steps), then its "
+             f"script for 1 warm-up iteration and the timed steps below (at least --iterations "
+             f"{args.iterations} iterations and --min-steps {args.min_steps} steps). Training SPS: "
+             f"the timed steps over the wall time between the warm-up iteration's charts/SPS event "
+             f"and the last one: start-up and the first iteration are left out.",
+             f"- Extra flags on every run: {' '.join(args.extra) or 'none'}.", "",
+             "| config | script | env | flags | timed steps per run | old SPS | new SPS | "
+             "new/old | old runs | new runs | old training / env-only | new training / env-only |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for config in args.compare:
+        script, env_id, flags = CONFIGS[config]
+        mine = {name: [r for r in rows if r["config"] == config and r["side"] == name]
+                for name in sides}
+        train = {name: np.median([r["train_sps"] for r in own]) for name, own in mine.items()}
+        share = {name: train[name] / np.median([r["env_sps"] for r in own])
+                 for name, own in mine.items()}
+        runs = {name: " ".join(f"{r['train_sps']:,.0f}" for r in own)
+                for name, own in mine.items()}
+        steps = " / ".join(dict.fromkeys(str(r["timed_steps"]) for r in rows
+                                         if r["config"] == config))
+        lines.append(f"| {config} | {script}.py | {env_id} | {' '.join(flags) or '(defaults)'} | "
+                     f"{steps} | {train['old']:,.0f} | {train['new']:,.0f} | "
+                     f"{train['new'] / train['old']:.3f} | {runs['old']} | {runs['new']} | "
+                     f"{share['old']:.3f} | {share['new']:.3f} |")
+    lines += ["", "SPS: the median over the repeats; new/old: the ratio of the medians; runs: each "
+              "repeat's training SPS in order; training / env-only: the medians' ratio. "
+              f"Every run in {os.path.basename(args.out)}.csv."]
+    return lines
 
 
 if __name__ == "__main__":

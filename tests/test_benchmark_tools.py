@@ -1,7 +1,11 @@
 """The benchmark readers (benchmark/summarize.py, benchmark/training_stats.py, benchmark/speed.py's
-timing) on event files written here, with expected numbers worked out by hand."""
+timing) on event files written here, with expected numbers worked out by hand; and
+benchmark/first_losses.py's --base, against a commit of this repository."""
 
 import os
+import re
+import shutil
+import subprocess
 import sys
 
 import numpy as np
@@ -11,6 +15,7 @@ from torch.utils.tensorboard import SummaryWriter
 from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "benchmark"))
+import first_losses  # noqa: E402
 import speed  # noqa: E402
 import summarize  # noqa: E402
 import training_stats  # noqa: E402
@@ -73,6 +78,65 @@ def test_training_sps_comes_from_the_wall_times_of_the_sps_events(tmp_path):
     assert speed.sps_from_events(events, 2048) == pytest.approx(4 * 2048 / 8)
     with pytest.raises(ValueError, match="too few"):
         speed.sps_from_events(events[:1], 2048)
+
+
+TINY = ["--num-envs", "1", "--num-steps", "64", "--minibatch-size", "64", "--update-epochs", "1",
+        "--hidden-sizes", "8"]
+in_git = pytest.mark.skipif(not os.path.exists(os.path.join(ROOT, ".git")),
+                            reason="--compare checks out commits of this git repository")
+
+
+def compare_argv(out, *argv):
+    return ["speed.py", "--compare", "tiny", "--sides", "HEAD", "WORKTREE", "--repeats", "1",
+            "--iterations", "2", "--min-steps", "0", "--out", str(out), *argv]
+
+
+@pytest.fixture
+def temporary(tmp_path, monkeypatch):
+    """speed.py's temporary directories (its worktrees among them) made in tmp_path; yields a
+    function that lists those still there or still registered with git."""
+    monkeypatch.setattr(speed.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setitem(speed.CONFIGS, "tiny", ("ppo_discrete", "CartPole-v1", TINY))
+    here = os.path.realpath(tmp_path)
+    yield lambda: [line for line in speed.git("worktree", "list").splitlines() if here in line] + [
+        path.name for path in tmp_path.iterdir() if path.name.startswith(("speed-", "tmp"))]
+
+
+@in_git
+def test_compare_runs_the_sides_in_turn_and_says_what_it_compared(temporary, tmp_path,
+                                                                   monkeypatch):
+    """HEAD (from a temporary worktree) against the working tree, each with its own
+    OMP_NUM_THREADS, on a tiny config: one run each, old first, 2 timed iterations of 64 steps;
+    the file names the commit and the settings, new/old is the runs' ratio, and no worktree is
+    left behind."""
+    out = tmp_path / "compare"
+    monkeypatch.setattr(sys, "argv", compare_argv(out, "--old-env", "OMP_NUM_THREADS=1",
+                                                  "--new-env", "OMP_NUM_THREADS=2"))
+    assert speed.main() == 0
+    assert temporary() == []
+    header, *runs = [line.split(",") for line in out.with_suffix(".csv").read_text().splitlines()]
+    assert header == ["config", "side", "repeat", "batch", "timed_steps", "env_sps", "train_sps"]
+    assert [run[:5] for run in runs] == [["tiny", "old", "1", "64", "128"],
+                                         ["tiny", "new", "1", "64", "128"]]
+    text = out.with_suffix(".md").read_text()
+    head = speed.git("rev-parse", "HEAD")
+    assert f"- old: commit {head} (HEAD: " in text and "; OMP_NUM_THREADS=1\n" in text
+    assert "- new: the working tree" in text and "; OMP_NUM_THREADS=2\n" in text
+    assert "Repeats: 1;" in text and "torch " in text and "gymnasium " in text
+    row = next(line for line in text.splitlines() if line.startswith("| tiny |"))
+    cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    assert cells[1:5] == ["ppo_discrete.py", "CartPole-v1", " ".join(TINY), "128"]
+    old, new = (float(run[6]) for run in runs)
+    assert float(cells[7]) == pytest.approx(new / old, abs=1e-3)
+
+
+@in_git
+def test_a_failed_compare_run_removes_the_worktree(temporary, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", compare_argv(tmp_path / "c", "--extra", "--no-such-flag"))
+    with pytest.raises(RuntimeError, match="no-such-flag"):
+        speed.main()
+    assert temporary() == []
+    assert not (tmp_path / "c.md").exists()
 
 
 def test_bin_steps_line_up_runs_of_different_lengths(sweep, tmp_path, monkeypatch):
@@ -196,3 +260,74 @@ def test_the_interquartile_mean_drops_the_lowest_and_highest_quarter():
     # 8 values: 2 off each end -> mean(3, 4, 5, 6) = 4.5; 3 values: the plain mean
     assert summarize.interquartile_mean([1.0, 2, 3, 4, 5, 6, 7, 80]) == 4.5
     assert summarize.interquartile_mean([1.0, 2.0, 6.0]) == 3.0
+
+
+def worktrees():
+    return subprocess.run(["git", "-C", ROOT, "worktree", "list", "--porcelain"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture
+def head_tree(tmp_path):
+    """A git worktree of HEAD with this working tree's first_losses.py: its scripts are HEAD's, so
+    --base HEAD from there compares a commit with itself, whatever is being edited here."""
+    tree = tmp_path / "tree"
+    subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", str(tree), "HEAD"],
+                   capture_output=True, check=True)
+    for name in ("first_losses.py", "summarize.py"):
+        shutil.copy(os.path.join(ROOT, "benchmark", name), tree / "benchmark" / name)
+    yield tree
+    subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", str(tree)], check=True)
+
+
+def test_base_runs_the_script_at_the_commit_and_finds_it_identical(head_tree, tmp_path):
+    before = worktrees()
+    done = subprocess.run([sys.executable, str(head_tree / "benchmark" / "first_losses.py"),
+                           "--script", "ppo_discrete.py", "--iterations", "1", "--base", "HEAD",
+                           "--", "--total-timesteps", "2048"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    said = re.fullmatch(r"ppo_discrete.py --total-timesteps 2048: (\d+) of (\d+) tags at HEAD "
+                        r"identical over 1 iterations\n", done.stdout)
+    assert said and said[1] == said[2] and int(said[1]) > 0, done.stdout
+    assert worktrees() == before  # the temporary worktree of HEAD is gone
+
+
+def base_argv(script):
+    return ["first_losses.py", "--script", script, "--iterations", "1", "--base", "HEAD"]
+
+
+def test_base_without_the_script_at_the_commit_is_one_error_line(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", base_argv("no_such_script.py"))
+    assert first_losses.main() == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1
+    assert err.startswith("error: no no_such_script.py at HEAD (")
+
+
+def test_base_reports_a_difference_and_removes_its_worktree(monkeypatch, capsys):
+    """The runs stood in for: the one in the commit's worktree (which holds the script) logs 1.0,
+    the working tree's 2.0. Exit 1 with the difference; the worktree is removed, also when the
+    commit's run fails."""
+    trees = []
+
+    def losses(script, iterations, flags, root=first_losses.ROOT):
+        if root == first_losses.ROOT:
+            return {"losses/kl": [2.0]}
+        assert os.path.exists(os.path.join(root, script)) and str(root) in worktrees()
+        trees.append(root)
+        if len(trees) == 2:
+            raise SystemExit("error: the run at the commit failed")
+        return {"losses/kl": [1.0]}
+
+    before = worktrees()
+    monkeypatch.setattr(first_losses, "first_losses", losses)
+    monkeypatch.setattr(sys, "argv", base_argv("ppo_discrete.py"))
+    assert first_losses.main() == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "DIFFERS losses/kl: recorded [1.0], now [2.0]",
+        "ppo_discrete.py : 0 of 1 tags at HEAD identical over 1 iterations"]
+    with pytest.raises(SystemExit, match="failed"):
+        first_losses.main()
+    assert len(trees) == 2 and not any(os.path.exists(tree) for tree in trees)
+    assert worktrees() == before
