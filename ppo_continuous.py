@@ -9,8 +9,10 @@ management (checkpoints, resume, torchrun, logging) below its banner.
 """
 
 import contextlib
+import fcntl
 import glob
 import importlib.util
+import io
 import math
 import os
 import signal
@@ -232,6 +234,8 @@ def collect_rollout(agent, envs, next_obs, num_steps, reward_scaler=None, bootst
         # The env gets the action clipped to its bounds; the update scores the unclipped sample.
         action = np.clip(actions[step].cpu().numpy(), space.low, space.high)
         next_obs_np, reward, terminated, truncated, info = envs.step(action)
+        if not np.isfinite(next_obs_np).all():  # it would spread into the statistics and weights
+            raise FloatingPointError(f"the env returned a non-finite observation at step {step}")
         dones[step].copy_(torch.from_numpy(terminated | truncated))
         rewards[step] = torch.as_tensor(reward, dtype=torch.float32, device=device)
         if reward_scaler is not None:
@@ -494,7 +498,8 @@ class RunArgs(Args):
     wandb_entity: Optional[str] = None  # W&B entity (user or team) of --track
 
 
-RUN_FLAGS = {f.name for f in fields(RunArgs)} - {f.name for f in fields(Args)}  # with a checkpoint
+RUN_FLAGS = {f.name for f in fields(RunArgs)} - {f.name for f in fields(Args)}  # with --resume
+EVAL_FLAGS = {"cuda", "eval_checkpoint", "eval_episodes", "capture_video", "seed"}  # evaluation's
 RANK, WORLD_SIZE = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))  # torchrun
 CHECKPOINT_FORMAT = "ppo_continuous/4"
 
@@ -585,10 +590,12 @@ class ManagedRun(Run):
         if self.rank > 0:
             return
         path = os.path.join("runs", self.args.run_name, "checkpoint.pt")
+        data = io.BytesIO()  # then a full disk is an OSError of this write, not one inside torch's
+        torch.save({"format": CHECKPOINT_FORMAT, "args": asdict(self.args),
+                    "world_size": self.world_size, **state}, data)
         try:
             with open(path + ".tmp", "wb") as file:  # on disk before it replaces the checkpoint
-                torch.save({"format": CHECKPOINT_FORMAT, "args": asdict(self.args),
-                            "world_size": self.world_size, **state}, file)
+                file.write(data.getbuffer())
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(path + ".tmp", path)
@@ -637,13 +644,20 @@ class DataParallelRun(ManagedRun):
 
 # --- Checkpoints and evaluation -----------------------------------------------------------------
 def load_checkpoint(path: str, device) -> dict:
+    """The checkpoint at path if whole (finite weights, train() starts on it), else a UserError."""
     try:
-        checkpoint = torch.load(path, map_location=device, weights_only=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
         tag = checkpoint["format"]
     except Exception as e:  # missing, a directory, corrupt, not a checkpoint
         raise UserError(f"cannot read checkpoint {path} ({type(e).__name__})") from None
     if tag != CHECKPOINT_FORMAT:
         raise UserError(f"{path} is a {tag} checkpoint; this script reads {CHECKPOINT_FORMAT}")
+    try:
+        if not all(torch.as_tensor(v).isfinite().all() for v in checkpoint["agent"].values()):
+            raise ValueError("its weights are not all finite")
+        check_args(RunArgs(**checkpoint["args"]), device, checkpoint, int(checkpoint["world_size"]))
+    except (AttributeError, KeyError, TypeError, ValueError, UserError) as e:
+        raise UserError(f"{path}: {'no ' if isinstance(e, KeyError) else ''}{e}") from None
     return checkpoint
 
 
@@ -671,16 +685,17 @@ def load_policy(path: str, device: str = "cpu"):
 
 
 # --- Input checks and main() --------------------------------------------------------------------
-def check_args(args: RunArgs) -> None:
-    """Refuse an env this script cannot train, and numbers that would fail or mislead."""
+def check_args(args: RunArgs, device="cpu", checkpoint=None, world_size=1) -> None:
+    """Refuse an env this script cannot train, numbers that would fail or mislead, and a run that
+    cannot start: train() makes its envs and networks, loads the checkpoint, takes one env step."""
     try:
         env = gym.make(args.env_id)  # gymnasium says what is wrong with an unknown id
     except Exception as e:
         raise UserError(f"cannot make {args.env_id}: {e}".splitlines()[0]) from None
     observations, actions = env.observation_space, env.action_space
     flat_box = isinstance(observations, gym.spaces.Box) and len(observations.shape) == 1
-    if not flat_box or not isinstance(actions, gym.spaces.Box):
-        raise UserError(f"{args.env_id}: this script needs Box actions and flat Box observations "
+    if not flat_box or not isinstance(actions, gym.spaces.Box) or len(actions.shape) != 1:
+        raise UserError(f"{args.env_id}: this script needs flat Box actions and observations "
                         f"(ppo_discrete.py takes Discrete actions)")
     if args.scale_actions and not np.isfinite([actions.low, actions.high]).all():
         raise UserError(f"--scale-actions needs finite action bounds; {args.env_id}'s are not")
@@ -702,6 +717,13 @@ def check_args(args: RunArgs) -> None:
                         f"--minibatch-size and at most --total-timesteps")
     if args.num_envs % WORLD_SIZE or args.minibatch_size % WORLD_SIZE:
         raise UserError(f"--num-envs and --minibatch-size must divide by the {WORLD_SIZE} ranks")
+    start = Run()
+    start.checkpoint, start.world_size, start.stopping = checkpoint, world_size, lambda: True
+    try:
+        train(args, device, start)
+    except (AssertionError, KeyError, TypeError, ValueError, RuntimeError) as e:  # no such part,
+        what = f"no {e}" if isinstance(e, KeyError) else " ".join(str(e).split())[:300]  # or memory
+        raise UserError(f"cannot start: {what}") from None
 
 
 POSITIVE = {"total_timesteps", "num_envs", "num_steps", "update_epochs", "minibatch_size",
@@ -731,11 +753,25 @@ def main(argv: list) -> int:
     # With a checkpoint its settings hold: only run flags (and evaluation's env seed) may be typed.
     typed = {token[2:].split("=")[0].removeprefix("no-").replace("-", "_") for token in argv
              if token.startswith("--")}
-    allowed = RUN_FLAGS | {"seed"} if args.eval_checkpoint is not None else RUN_FLAGS
+    allowed = EVAL_FLAGS if args.eval_checkpoint is not None else RUN_FLAGS
     if (args.eval_checkpoint or args.resume) is not None and typed - allowed:
         names = ", ".join(sorted(f"--{key.replace('_', '-')}" for key in allowed))
         raise UserError(f"--{min(typed - allowed).replace('_', '-')} may not be given with a "
                         f"checkpoint, whose settings hold (only {names})")
+    checkpoint = load_checkpoint(args.resume, device) if args.resume is not None else None
+    if checkpoint is not None:
+        if checkpoint["world_size"] != WORLD_SIZE:
+            raise UserError(f"{args.resume} was written by {checkpoint['world_size']} process(es); "
+                            f"resume it with as many")
+        args = RunArgs(**{**checkpoint["args"], **{key: getattr(args, key) for key in typed}})
+        # the run goes on where its checkpoint is: a copied run directory is a run of its own
+        args.run_name = os.path.relpath(os.path.dirname(os.path.abspath(args.resume)), "runs")
+        if checkpoint["iteration"] >= args.total_timesteps // (args.num_envs * args.num_steps):
+            print(f"{args.resume}: the run has finished; nothing to resume")
+            return 0
+    for flag, package in (("capture_video", "moviepy"), ("track", "wandb")):
+        if getattr(args, flag) and not importlib.util.find_spec(package):
+            raise UserError(f"--{flag.replace('_', '-')} needs {package}: pip install {package}")
     if args.eval_checkpoint is not None:
         if args.eval_episodes < 1:
             raise UserError(f"--eval-episodes must be positive, got {args.eval_episodes}")
@@ -750,20 +786,12 @@ def main(argv: list) -> int:
         envs.close()
         print(f"return {np.mean(returns):.1f} +- {np.std(returns):.1f} ({len(returns)} episodes)")
         return 0
-    checkpoint = load_checkpoint(args.resume, device) if args.resume is not None else None
-    if checkpoint is not None:
-        if checkpoint["world_size"] != WORLD_SIZE:
-            raise UserError(f"{args.resume} was written by {checkpoint['world_size']} process(es); "
-                            f"resume it with as many")
-        args = RunArgs(**{**checkpoint["args"], **{key: getattr(args, key) for key in typed}})
-        # the run goes on where its checkpoint is: a copied run directory is a run of its own
-        args.run_name = os.path.relpath(os.path.dirname(os.path.abspath(args.resume)), "runs")
-        if checkpoint["iteration"] >= args.total_timesteps // (args.num_envs * args.num_steps):
-            print(f"{args.resume}: the run has finished; nothing to resume")
-            return 0
-    time_now = int(time.time())
-    args.run_name = args.run_name or f"{args.env_id}__{args.exp_name}__{args.seed}__{time_now}"
-    check_args(args)
+    if args.run_name is None:  # with the pid: runs started in one second (a sweep) do not collide
+        time_now = f"{int(time.time())}-{os.getpid()}"
+        args.run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{time_now}"
+    if not args.run_name.isprintable() or not 0 < len(args.run_name.encode()) < 256:
+        raise UserError("--run-name must be 1 to 255 bytes of printable characters")
+    check_args(args, device)
     run_dir = os.path.normpath(os.path.join("runs", args.run_name))
     if not run_dir.startswith("runs" + os.sep):
         raise UserError(f"the run's directory {run_dir} must be inside runs/ (see --run-name)")
@@ -773,13 +801,16 @@ def main(argv: list) -> int:
     runs_above = [parent for parent in Path(run_dir).parents if any(parent.glob("events.*"))]
     if checkpoint is None and runs_above:
         raise UserError(f"{run_dir} would lie inside the run {runs_above[0]}; choose another name")
-    for flag, package in (("capture_video", "moviepy"), ("track", "wandb")):
-        if getattr(args, flag) and not importlib.util.find_spec(package):
-            raise UserError(f"--{flag.replace('_', '-')} needs {package}: pip install {package}")
     if WORLD_SIZE > 1:  # every rank has checked for runs/<run> before rank 0 creates it
         dist.barrier()
-    run = (DataParallelRun if WORLD_SIZE > 1 else ManagedRun)(args, checkpoint)
-    if RANK == 0:
+    run, lock = (DataParallelRun if WORLD_SIZE > 1 else ManagedRun)(args, checkpoint), None
+    if RANK == 0:  # runs/<run> is this process's until main() returns (the OS frees a dead one's)
+        os.makedirs(run_dir, exist_ok=checkpoint is not None)
+        lock = os.open(run_dir, os.O_RDONLY)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"{run_dir} is in use by another process") from None
         if args.track:  # before the writer, which W&B hooks into; a fresh run never joins another
             import wandb
             wandb.init(project=args.wandb_project_name, entity=args.wandb_entity,
@@ -798,6 +829,8 @@ def main(argv: list) -> int:
             run.writer.close()
         if run.writer is not None and args.track:
             sys.modules["wandb"].finish()
+        if lock is not None:
+            os.close(lock)
     command = "python" if WORLD_SIZE == 1 else f"torchrun --nproc_per_node {WORLD_SIZE}"
     if run.signum and os.path.exists(f"{run_dir}/checkpoint.pt"):  # on stdout: rank 0 says it
         print(f"stopped; resume with: {command} {sys.argv[0]} --resume {run_dir}/checkpoint.pt")

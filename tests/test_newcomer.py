@@ -195,7 +195,7 @@ def test_load_policy_gives_the_actions_of_eval_checkpoint(name, in_tmp, monkeypa
     path = str(in_tmp / "runs" / "p" / "checkpoint.pt")
     recorders = recording(module, monkeypatch)
     assert module.main(["--eval-checkpoint", path, "--eval-episodes", "2"]) == 0
-    [recorder] = recorders
+    recorder = recorders[-1]  # the evaluation's envs; the others are the checks' start of train()
     # On the device evaluation ran on (--cuda is on by default: the GPU where there is one)
     policy = module.load_policy(path, device="cuda" if torch.cuda.is_available() else "cpu")
     # Observation by observation, as evaluation calls it: the actions the env received, bit for bit (for the

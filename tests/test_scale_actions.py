@@ -115,7 +115,7 @@ def test_training_acts_in_minus_one_to_one_and_the_env_receives_its_units(name, 
     # std 1 in units of the half range: about a third of the samples fall outside [-1, 1].
     argv = TINY + ["--scale-actions", "--log-std-init", "0", "--run-name", "s", "--save-model"]
     assert module.main(argv) == 0
-    [recorder] = recorders
+    recorder = recorders[-1]  # the run's envs; the one before is check_args' start of train()
     sent = np.stack(actions_sent(recorder))  # [steps, envs, 3]
     received = np.stack([np.stack(env.received) for env in inner_envs(recorder)], axis=1)
     assert sent.shape == received.shape == (32, 2, 3)
@@ -125,7 +125,7 @@ def test_training_acts_in_minus_one_to_one_and_the_env_receives_its_units(name, 
     # Without the flag the policy acts in the env's units: the [0, 1] dimension is clipped at 0 about half the
     # time (P(a < 0) = 0.5 for a mean near 0), with it a sixth (P(u < -1) = 0.16). 64 samples each.
     assert module.main(TINY + ["--no-scale-actions", "--log-std-init", "0", "--run-name", "u"]) == 0
-    received_plain = np.stack([np.stack(env.received) for env in inner_envs(recorders[1])], axis=1)
+    received_plain = np.stack([np.stack(env.received) for env in inner_envs(recorders[-1])], axis=1)
     assert np.mean(received_plain[..., 1] == 0.0) > 0.33 > np.mean(received[..., 1] == 0.0)
 
 
@@ -135,7 +135,7 @@ def test_evaluation_and_load_policy_act_in_the_envs_units(name, in_tmp, monkeypa
     path = str(in_tmp / "runs" / "s" / "checkpoint.pt")
     recorders = recording(module, monkeypatch)
     assert module.main(["--eval-checkpoint", path, "--eval-episodes", "2", "--no-cuda"]) == 0
-    [recorder] = recorders
+    recorder = recorders[-1]  # the evaluation's envs; the others are the checks' start of train()
     received = np.stack(inner_envs(recorder)[0].received)
     assert received.shape == (10, 3)  # 2 episodes of 5 steps
     assert np.all(received >= LOW) and np.all(received <= HIGH)
