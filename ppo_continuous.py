@@ -293,8 +293,9 @@ def ppo_loss(new_log_probs, old_log_probs, advantages, values, old_values, retur
         L^CLIP  = mean( min( r A, clip(r, 1 - eps, 1 + eps) A ) )
         L^KLPEN = mean( r A - beta KL_i ),   KL_i = (r - 1) - log r
     KL_i estimates KL(pi_old || pi) at (s, a ~ pi_old) without bias, as does its gradient. Returns
-    (loss, info), info's floats: loss, policy_loss (-L), value_loss, entropy, minibatch_approx_kl
-    (mean KL_i), minibatch_old_approx_kl (mean -log r), clipfrac (share with |r - 1| > eps)."""
+    (loss, info), info's scalar tensors: loss, policy_loss (-L), value_loss, entropy,
+    minibatch_approx_kl (mean KL_i), minibatch_old_approx_kl (mean -log r), clipfrac (share with
+    |r - 1| > eps): tensors, so that a GPU need not wait for the host at every step."""
     log_ratio = new_log_probs - old_log_probs
     ratio = log_ratio.exp()
     if beta is None:
@@ -310,7 +311,7 @@ def ppo_loss(new_log_probs, old_log_probs, advantages, values, old_values, retur
                 "entropy": entropy_mean, "minibatch_approx_kl": (ratio - 1.0 - log_ratio).mean(),
                 "minibatch_old_approx_kl": (-log_ratio).mean(),
                 "clipfrac": ((ratio - 1.0).abs() > clip_eps).float().mean()}
-    return loss, {key: value.item() for key, value in info.items()}
+    return loss, {key: value.detach() for key, value in info.items()}
 
 
 # --- The run: the one seam to run management ----------------------------------------------------
@@ -349,7 +350,7 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef, beta=Non
     clipping), with kl: d = KL(pi_old || pi_new) of the batch after the update, and the epochs run
     (fewer if --target-kl stops them). N ranks: minibatch_size / N samples of each rank's batch."""
     params, size = optimizer.param_groups[0]["params"], args.minibatch_size // run.world_size
-    totals, steps, kl_exceeded = {}, 0, False
+    totals, grad_norms, steps, kl_exceeded = 0.0, 0.0, 0, False  # summed on the device, read once
     for epoch in range(args.update_epochs):
         for index in torch.randperm(len(batch["obs"]), device=batch["obs"].device).view(-1, size):
             obs, actions = batch["obs"][index], batch["actions"][index]
@@ -364,13 +365,12 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef, beta=Non
                 args.value_coef, entropy_coef, args.value_clip, beta)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            info = run.average(info, [p.grad for p in params])
-            if not math.isfinite(info["loss"]):
-                raise FloatingPointError(f"non-finite loss ({info['loss']}) in epoch {epoch}")
+            # the global minibatch's gradient, and its KL: --target-kl decides alike on every rank
+            run.average({}, [p.grad for p in params] + [info["minibatch_approx_kl"]])
             max_norm = args.max_grad_norm or math.inf  # inf: measure the norm, clip nothing
-            info["grad_norm"] = nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
+            grad_norms = grad_norms + nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
             optimizer.step()
-            totals = {key: totals.get(key, 0.0) + value for key, value in info.items()}
+            totals = totals + torch.stack(list(info.values())).double()
             steps += 1
             if args.target_kl is not None and info["minibatch_approx_kl"] > args.target_kl:
                 kl_exceeded = True
@@ -380,8 +380,11 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef, beta=Non
     with torch.no_grad():  # d: how far the whole update moved the policy, on the whole batch
         log_ratio = agent.evaluate_actions(batch["obs"], batch["actions"])[0] - batch["log_probs"]
         kl = (log_ratio.exp() - 1.0 - log_ratio).mean().item()
-    stats = {key: float(value) / steps for key, value in totals.items()}
-    return run.average({**stats, "kl": kl}), epoch + 1
+    stats = dict(zip([*info, "grad_norm"], [*(totals / steps).tolist(), float(grad_norms) / steps]))
+    stats = run.average({**stats, "kl": kl})
+    if not math.isfinite(stats["loss"]):  # the run ends: its last checkpoint is of a sound policy
+        raise FloatingPointError(f"non-finite loss ({stats['loss']}) in the update")
+    return stats, epoch + 1
 
 
 def update_kl_beta(beta: float, kl: float, kl_penalty_target: float) -> float:
@@ -746,8 +749,8 @@ def main(argv: list) -> int:
         os.environ.setdefault("MUJOCO_GL", "egl")
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     device = init_distributed(args.cuda)
-    if "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(1)  # fastest for these small networks
+    if "OMP_NUM_THREADS" not in os.environ:  # the update's matrix products: the process's cores
+        torch.set_num_threads(max(1, os.cpu_count() // int(os.environ.get("LOCAL_WORLD_SIZE", 1))))
     if args.cuda and device.type == "cpu" and torch.cuda.is_available():
         print("more processes than GPUs on this machine: running on CPU")
     # With a checkpoint its settings hold: only run flags (and evaluation's env seed) may be typed.

@@ -415,20 +415,18 @@ def trpo_update(agent, critic_optimizer, batch: dict, args: Args, run=Run()) -> 
     # 4. Critic: update_epochs passes over the batch in shuffled minibatches
     params, size = critic_optimizer.param_groups[0]["params"], args.minibatch_size // run.world_size
     value_losses, grad_norm = [], 0.0
-    for epoch in range(args.update_epochs):
+    for _ in range(args.update_epochs):
         for index in torch.randperm(len(obs), device=obs.device).view(-1, size):
             v_loss = value_loss(agent.value(obs[index]), batch["values"][index],
                                 batch["returns"][index], args.clip_eps, args.value_clip)
             critic_optimizer.zero_grad(set_to_none=True)
             v_loss.backward()
-            mean_loss = run.average({"loss": v_loss.item()}, [p.grad for p in params])["loss"]
-            if not math.isfinite(mean_loss):
-                raise FloatingPointError(f"non-finite value loss ({mean_loss}) in epoch {epoch}")
+            run.average({}, [p.grad for p in params])  # the global minibatch's gradient
             max_norm = args.max_grad_norm or math.inf  # inf: measure the norm, clip nothing
             grad_norm += nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
             critic_optimizer.step()
             value_losses.append(v_loss.detach())
-    return run.average({
+    stats = run.average({  # each a read from the device, once per iteration
         "value_loss": torch.stack(value_losses).mean().item(), "kl": kl,
         "surrogate_improvement": surrogate_new - surrogate_old,
         "expected_improvement": g.dot(full_step).item(), "backtracks": backtracks,
@@ -436,6 +434,9 @@ def trpo_update(agent, critic_optimizer, batch: dict, args: Args, run=Run()) -> 
         "step_norm": (theta - theta_old).norm().item(),
         "entropy": entropy,
         "grad_norm": grad_norm.item() / len(value_losses)})
+    if not math.isfinite(stats["value_loss"]):  # the run ends: its last checkpoint is sound
+        raise FloatingPointError(f"non-finite value loss ({stats['value_loss']}) in the update")
+    return stats
 
 
 # --- Training loop ------------------------------------------------------------------------------
@@ -768,8 +769,8 @@ def main(argv: list) -> int:
         os.environ.setdefault("MUJOCO_GL", "egl")
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     device = init_distributed(args.cuda)
-    if "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(1)  # fastest for these small networks
+    if "OMP_NUM_THREADS" not in os.environ:  # the update's matrix products: the process's cores
+        torch.set_num_threads(max(1, os.cpu_count() // int(os.environ.get("LOCAL_WORLD_SIZE", 1))))
     if args.cuda and device.type == "cpu" and torch.cuda.is_available():
         print("more processes than GPUs on this machine: running on CPU")
     # With a checkpoint its settings hold: only run flags (and evaluation's env seed) may be typed.

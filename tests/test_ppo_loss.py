@@ -5,6 +5,7 @@ Every expected number is worked out by hand in the comment beside it.
 """
 
 import math
+import types
 
 import pytest
 import torch
@@ -14,7 +15,15 @@ from conftest import PPO_SCRIPTS, load
 
 @pytest.fixture(params=PPO_SCRIPTS)
 def module(request):
-    return load(request.param)
+    """The script, with ppo_loss's info (scalar tensors, read once per iteration) as floats."""
+    script = load(request.param)
+
+    def ppo_loss(*args, **kwargs):
+        loss, info = script.ppo_loss(*args, **kwargs)
+        assert all(torch.is_tensor(value) and not value.requires_grad for value in info.values())
+        return loss, {key: value.item() for key, value in info.items()}
+
+    return types.SimpleNamespace(ppo_loss=ppo_loss, update_kl_beta=script.update_kl_beta)
 
 
 def policy_only(module, ratios, advantages, clip_eps=0.2):
