@@ -143,3 +143,17 @@ def test_two_resumes_from_one_checkpoint_train_identically(name, in_tmp, monkeyp
     assert any(not torch.equal(value, finals[0]["agent"][key]) for key, value in at_k["agent"].items())
     key = "critic_optimizer" if name.startswith("trpo") else "optimizer"
     assert finals[0][key]["state"][0]["step"] == at_k[key]["state"][0]["step"] * 2
+
+
+def test_torch_uses_the_processs_cores_unless_omp_num_threads_says_otherwise(name, in_tmp, monkeypatch):
+    module, threads = load(name), torch.get_num_threads()
+    try:
+        for local_ranks, omp, expected in [(None, None, os.cpu_count()), ("2", None, os.cpu_count() // 2),
+                                           (None, "1", threads)]:
+            for variable, value in (("LOCAL_WORLD_SIZE", local_ranks), ("OMP_NUM_THREADS", omp)):
+                monkeypatch.delenv(variable, raising=False) if value is None else monkeypatch.setenv(variable, value)
+            torch.set_num_threads(threads)
+            assert module.main(SCRIPT_CONFIG[name]["tiny"] + ["--run-name", f"t{local_ranks}{omp}"]) == 0
+            assert torch.get_num_threads() == max(1, expected), (local_ranks, omp)
+    finally:
+        torch.set_num_threads(threads)

@@ -85,3 +85,34 @@ def test_max_grad_norm_clips_the_global_norm_and_zero_turns_it_off():
     assert stats["grad_norm"] == pytest.approx(norm, rel=1e-5)  # logged before clipping
     torch.testing.assert_close(clipped, gradient * 0.01 / norm, rtol=1e-4, atol=1e-7)
     assert change.norm().item() == pytest.approx(0.01, rel=1e-4)
+
+
+def host_reads_of_an_update(monkeypatch, update_epochs, target_kl=None):
+    """How many times ppo_update reads a tensor back to the host (.item(), .tolist(), float(), bool())."""
+    reads = []
+    for method in ("item", "tolist", "__float__", "__bool__"):
+        original = getattr(torch.Tensor, method)
+        monkeypatch.setattr(torch.Tensor, method,
+                            lambda self, *a, original=original: reads.append(1) or original(self, *a))
+    agent, batch = small_gaussian_batch()
+    args = replace(ppo.Args(), minibatch_size=16, update_epochs=update_epochs, target_kl=target_kl)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=1e-4, fused=True)  # as train()'s
+    ppo.ppo_update(agent, optimizer, batch, args, entropy_coef=0.0)
+    monkeypatch.undo()
+    return len(reads)
+
+
+def test_the_update_reads_the_device_once_per_iteration_not_per_step(monkeypatch):
+    # 64 samples in minibatches of 16: 4 steps an epoch. A GPU waits for the host at each read.
+    one_epoch, four_epochs = (host_reads_of_an_update(monkeypatch, epochs) for epochs in (1, 4))
+    assert one_epoch == four_epochs <= 3
+    # --target-kl decides after each step, on one read
+    assert host_reads_of_an_update(monkeypatch, 4, target_kl=10.0) == four_epochs + 16
+
+
+def test_a_non_finite_loss_ends_the_update_with_one_error():
+    agent, batch = small_gaussian_batch()
+    batch["advantages"][3] = float("nan")
+    args = replace(ppo.Args(), minibatch_size=16, update_epochs=2, norm_adv=False)
+    with pytest.raises(FloatingPointError, match="non-finite loss"):
+        ppo.ppo_update(agent, torch.optim.Adam(agent.parameters()), batch, args, entropy_coef=0.0)
