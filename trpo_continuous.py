@@ -56,6 +56,7 @@ class Args:
     cg_damping: float = 0.1  # damping lambda of the Fisher matrix: CG solves (F + lambda I) x = g
     backtrack_coef: float = 0.8  # line search: each try shrinks the step by this factor
     backtrack_iters: int = 10  # line search: step sizes tried before the old parameters are kept
+    kl_per_action_dim: bool = False  # the KL as its mean over action dimensions (sb3-contrib's)
     # critic: Adam on the returns
     learning_rate: float = 1e-3  # Adam's learning rate of the critic (the initial one if linear)
     lr_schedule: Literal["linear", "constant"] = "constant"  # linear: anneal it to 0 over training
@@ -399,9 +400,10 @@ def trpo_update(agent, critic_optimizer, batch: dict, args: Args, run=Run()) -> 
     policy_params = [*agent.actor_mean.parameters(), agent.actor_log_std]  # not the critic's
     mean, log_std = agent.policy(obs)  # pi_old: the fixed side of every KL below
     old_mean, old_log_std = mean.detach(), log_std.detach().clone()  # log_std is the parameter
+    dims = old_mean.shape[-1] if args.kl_per_action_dim else 1  # then bound and damping are / |A|
 
     def mean_kl():
-        return gaussian_kl(old_mean, old_log_std, *agent.policy(obs)).mean()
+        return gaussian_kl(old_mean, old_log_std, *agent.policy(obs)).mean() / dims
 
     # 1. Surrogate gradient g at theta_old (and the surrogate, in the same all-reduce)
     surrogate_old = surrogate(gaussian_log_prob(mean, log_std, actions), old_log_probs, advantages)

@@ -169,3 +169,25 @@ def test_trpo_update_restores_parameters_when_the_line_search_rejects(monkeypatc
     assert any(not torch.equal(t, before[-1]) for t in tried)
     for p, b in zip([*agent.actor_mean.parameters(), agent.actor_log_std], before):
         assert torch.equal(p, b)
+
+
+def test_kl_per_action_dim_bounds_the_mean_over_action_dimensions_as_sb3_contrib_does():
+    # The KL summed over the 2 action dimensions is twice its mean over them: with the flag the
+    # bound and the logged KL are the mean's, so the summed KL may reach 2 max_kl.
+    def step(per_dim):
+        torch.manual_seed(0)
+        agent = trpo.Agent(3, 2, (8,), 0.0, norm_obs=False)
+        batch = tiny_batch(agent)
+        with torch.no_grad():
+            old = [tensor.clone() for tensor in agent.policy(batch["obs"])]  # log-std: the parameter
+        args = replace(trpo.Args(), minibatch_size=16, update_epochs=1, max_kl=0.01,
+                       kl_per_action_dim=per_dim)
+        stats = trpo.trpo_update(agent, torch.optim.Adam(agent.critic.parameters()), batch, args)
+        with torch.no_grad():
+            summed = trpo.gaussian_kl(*old, *agent.policy(batch["obs"])).mean().item()
+        return stats, summed
+
+    stats, summed = step(False)
+    assert stats["kl"] == pytest.approx(summed, rel=1e-5) and summed <= 0.01
+    stats, summed = step(True)
+    assert stats["kl"] == pytest.approx(summed / 2, rel=1e-5) and stats["kl"] <= 0.01 < summed
