@@ -273,9 +273,9 @@ def ppo_loss(new_log_probs, old_log_probs, advantages, values, old_values, retur
         L^CLIP  = mean( min( r A, clip(r, 1 - eps, 1 + eps) A ) )
         L^KLPEN = mean( r A - beta KL_i ),   KL_i = (r - 1) - log r
     KL_i estimates KL(pi_old || pi) at (s, a ~ pi_old) without bias, as does its gradient. Returns
-    (loss, info), info's scalar tensors: loss, policy_loss (-L), value_loss, entropy,
-    minibatch_approx_kl (mean KL_i), minibatch_old_approx_kl (mean -log r), clipfrac (share with
-    |r - 1| > eps): tensors, so that a GPU need not wait for the host at every step."""
+    (loss, info), info's scalar tensors (the caller reads them once per iteration, not each step):
+    loss, policy_loss (-L), value_loss, entropy, minibatch_approx_kl (mean KL_i),
+    minibatch_old_approx_kl (mean -log r), clipfrac (share with |r - 1| > eps)."""
     log_ratio = new_log_probs - old_log_probs
     ratio = log_ratio.exp()
     if beta is None:
