@@ -70,8 +70,9 @@ def summarize(out: str, table: str) -> None:
              f"sb3-contrib {rows[0]['sb3_contrib']}, {rows[0]['steps']:,} steps, v4 tasks.", "",
              "| task | seeds | training return (last 20 episodes), per seed | mean +- std | "
              "mean action, 10 episodes, per seed |", "|---|---|---|---|---|"]
-    for env_id in sorted({row["env_id"] for row in rows}):
-        runs = [row for row in rows if row["env_id"] == env_id]
+    groups = sorted({(row["env_id"], row["seed"] >= 21) for row in rows})  # selection, result seeds
+    for env_id, result_seeds in groups:
+        runs = [row for row in rows if (row["env_id"], row["seed"] >= 21) == (env_id, result_seeds)]
         train = [row["train_return"] for row in runs]
         lines.append(f"| {env_id} | {', '.join(str(row['seed']) for row in runs)} | "
                      f"{', '.join(f'{r:.0f}' for r in train)} | "
