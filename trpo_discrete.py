@@ -744,8 +744,8 @@ def check_args(args: RunArgs, device="cpu", checkpoint=None, world_size=1) -> No
     start.checkpoint, start.world_size, start.stopping = checkpoint, world_size, lambda: True
     try:
         train(args, device, start)
-    except (AssertionError, KeyError, TypeError, ValueError, RuntimeError) as e:  # no such part,
-        what = f"no {e}" if isinstance(e, KeyError) else " ".join(str(e).split())[:300]  # or memory
+    except (AssertionError, KeyError, TypeError, ValueError, RuntimeError) as e:  # or no memory
+        what = f"no {e}" if isinstance(e, KeyError) else " ".join(str(e).split())[:300]
         raise UserError(f"cannot start: {what}") from None
 
 

@@ -183,3 +183,23 @@ SCRIPT_CONFIG = {
                          "64", "--update-epochs", "2", "--hidden-sizes", "16", "--total-timesteps", "1024"],
     },
 }
+
+
+# Per script (tests parametrized by name): a tiny run's argv, its command line, a trained checkpoint
+def tiny(name, *extra):
+    """The script's tiny configuration, then extra."""
+    return SCRIPT_CONFIG[name]["tiny"] + list(extra)
+
+
+@pytest.fixture
+def cli(name, in_tmp, monkeypatch, capsys):
+    """cli(*argv): the script's command line, in this process, in a temporary directory."""
+    module = load(name)
+    return lambda *argv: run_cli(module, list(argv), monkeypatch, capsys)
+
+
+@pytest.fixture
+def trained(name, in_tmp):
+    """A finished tiny run with its checkpoint: runs/c/checkpoint.pt."""
+    assert load(name).main(tiny(name, "--run-name", "c", "--save-model")) == 0
+    return in_tmp / "runs" / "c" / "checkpoint.pt"

@@ -151,7 +151,10 @@ def test_torch_uses_the_processs_cores_unless_omp_num_threads_says_otherwise(nam
         for local_ranks, omp, expected in [(None, None, os.cpu_count()), ("2", None, os.cpu_count() // 2),
                                            (None, "1", threads)]:
             for variable, value in (("LOCAL_WORLD_SIZE", local_ranks), ("OMP_NUM_THREADS", omp)):
-                monkeypatch.delenv(variable, raising=False) if value is None else monkeypatch.setenv(variable, value)
+                if value is None:
+                    monkeypatch.delenv(variable, raising=False)
+                else:
+                    monkeypatch.setenv(variable, value)
             torch.set_num_threads(threads)
             assert module.main(SCRIPT_CONFIG[name]["tiny"] + ["--run-name", f"t{local_ranks}{omp}"]) == 0
             assert torch.get_num_threads() == max(1, expected), (local_ranks, omp)

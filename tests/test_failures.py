@@ -16,7 +16,7 @@ import pytest
 import torch
 from tensorboard.summary.writer.record_writer import RecordWriter
 
-from conftest import ALL_SCRIPTS, ROOT, SCRIPT_CONFIG, load, run_cli, scalars
+from conftest import ALL_SCRIPTS, ROOT, SCRIPT_CONFIG, load, scalars, tiny
 
 pytestmark = pytest.mark.parametrize("name", ALL_SCRIPTS)
 
@@ -31,24 +31,6 @@ def one_error_line(result, expected, status=2):
 def snapshot(run_dir):
     """{file: bytes} of a run directory: to show that nothing in it changed."""
     return {path: open(path, "rb").read() for path in sorted(glob.glob(os.path.join(run_dir, "*")))}
-
-
-def tiny(name, *extra):
-    return SCRIPT_CONFIG[name]["tiny"] + list(extra)
-
-
-@pytest.fixture
-def cli(name, in_tmp, monkeypatch, capsys):
-    """cli(*argv): the script's command line, in this process, in a temporary directory."""
-    module = load(name)
-    return lambda *argv: run_cli(module, list(argv), monkeypatch, capsys)
-
-
-@pytest.fixture
-def trained(name, in_tmp):
-    """A finished tiny run with its checkpoint: runs/c/checkpoint.pt."""
-    assert load(name).main(tiny(name, "--run-name", "c", "--save-model")) == 0
-    return in_tmp / "runs" / "c" / "checkpoint.pt"
 
 
 # ------------------------------------------------------------------------------------------------

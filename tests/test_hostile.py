@@ -14,22 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ALL_SCRIPTS, CONTINUOUS_SCRIPTS, ROOT, load, run_cli
-from test_failures import one_error_line, snapshot, tiny
+from conftest import ALL_SCRIPTS, CONTINUOUS_SCRIPTS, ROOT, load, tiny
+from test_failures import one_error_line, snapshot
 
 pytestmark = pytest.mark.parametrize("name", ALL_SCRIPTS)
-
-
-@pytest.fixture
-def cli(name, in_tmp, monkeypatch, capsys):
-    module = load(name)
-    return lambda *argv: run_cli(module, list(argv), monkeypatch, capsys)
-
-
-@pytest.fixture
-def trained(name, in_tmp):
-    assert load(name).main(tiny(name, "--run-name", "c", "--save-model")) == 0
-    return in_tmp / "runs" / "c" / "checkpoint.pt"
 
 
 def damaged_checkpoints(state: dict) -> dict:
