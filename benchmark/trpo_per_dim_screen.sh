@@ -8,8 +8,9 @@
 #   defaults       today's defaults (summed KL 0.02, damping 0.1, 8 x 256, 256-256, log-std -1)
 #   per-dim        the defaults with --kl-per-action-dim --max-kl 0.01 (the peer's bound and damping)
 #   per-dim-0.005  the same with --max-kl 0.005
-#   zoo-per-dim    the peer's settings in our script: 2 x 1024, 64-64, log-std 0, critic 20 x 128,
-#                  CG 25, --kl-per-action-dim --max-kl 0.01
+# (A fourth, the peer's whole setting in our script, was dropped before its runs to fit the
+# screen's cost, 45 runs of about 10 minutes on one core: the explaining runs already measured it
+# on Ant, and its 64-64 networks and std 1 are not what the explanation points at.)
 # Decision rule, written before the runs: for each candidate c and task t, m(c, t) is the median of
 # the three seeds' training returns (mean of the last 20 episodes) and w(c, t) the worst seed. The
 # score of c is min over t of m(c, t) / m(defaults, t). The candidate with the highest score
@@ -19,16 +20,13 @@
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-JOBS="${JOBS:-2}"
-ZOO="--num-envs 2 --num-steps 1024 --minibatch-size 128 --update-epochs 20 --learning-rate 1e-3
-     --cg-iters 25 --log-std-init 0 --hidden-sizes 64 64"
+JOBS="${JOBS:-1}"
 for seed in 4 5 6; do
     python benchmark/sweep.py --name trpo_per_dim_screen --script trpo_continuous.py \
         --envs Ant-v4 Hopper-v4 Walker2d-v4 HalfCheetah-v4 Humanoid-v4 --seeds $seed --jobs "$JOBS" \
         --variant "defaults=" \
         --variant "per-dim=--kl-per-action-dim --max-kl 0.01" \
-        --variant "per-dim-0.005=--kl-per-action-dim --max-kl 0.005" \
-        --variant "zoo-per-dim=$(echo $ZOO) --kl-per-action-dim --max-kl 0.01"
+        --variant "per-dim-0.005=--kl-per-action-dim --max-kl 0.005"
 done
 python benchmark/summarize.py runs/trpo_per_dim_screen --out benchmark/results/trpo_per_dim_screen \
     --last 20
