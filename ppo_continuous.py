@@ -56,6 +56,7 @@ class Args:
     lr_schedule: Optional[Literal["linear", "constant", "adaptive"]] = None
     adaptive_lr_target_kl: float = 0.02  # target KL(pi_old || pi_new) of --lr-schedule adaptive
     adaptive_lr_max: float = 1e-2  # the largest learning rate of --lr-schedule adaptive
+    kl_per_action_dim: bool = False  # the adaptive rate reads the KL's mean over action dimensions
     update_epochs: int = 10  # passes over the batch per iteration, in shuffled minibatches
     minibatch_size: int = 512  # samples per gradient step (under torchrun: in all)
     max_grad_norm: float = 0.5  # clip the global gradient norm to this (0: no clipping)
@@ -73,6 +74,7 @@ class Args:
     # normalization and episode ends
     norm_obs: bool = True  # normalize observations by running statistics shared by all envs
     norm_reward: bool = True  # scale rewards by the running std of the discounted return
+    norm_value: bool = False  # the critic fits the returns normalized by their running statistics
     bootstrap_truncated: bool = True  # truncation bootstraps from V(final obs); off: as termination
     # network
     hidden_sizes: tuple[int, ...] = (256, 256)  # hidden layer sizes of the actor and of the critic
@@ -181,10 +183,11 @@ def gaussian_entropy(log_std: torch.Tensor) -> torch.Tensor:
 
 
 class Agent(nn.Module):
-    def __init__(self, obs_dim: int, act_dim: int, hidden_sizes, log_std_init: float, norm_obs):
+    def __init__(self, obs_dim, act_dim, hidden_sizes, log_std_init, norm_obs, norm_value=False):
         super().__init__()
-        self.norm_obs = norm_obs
+        self.norm_obs, self.norm_value = norm_obs, norm_value
         self.obs_rms = RunningMeanStd((obs_dim,))  # in the state dict: checkpoints act as trained
+        self.value_rms = RunningMeanStd() if norm_value else None  # of the returns G
         self.critic = mlp(obs_dim, hidden_sizes, 1, out_gain=1.0)
         self.actor_mean = mlp(obs_dim, hidden_sizes, act_dim, out_gain=0.01)
         self.actor_log_std = nn.Parameter(torch.full((act_dim,), float(log_std_init)))
@@ -198,7 +201,14 @@ class Agent(nn.Module):
         return ((obs - self.obs_rms.mean) / torch.sqrt(self.obs_rms.var + 1e-8)).clamp(-10.0, 10.0)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.critic(obs).squeeze(-1)
+        """V(s); with norm_value the critic's output f fits (G - mean) / std: V = f std + mean."""
+        if not self.norm_value:
+            return self.critic(obs).squeeze(-1)
+        return self.critic(obs).squeeze(-1) * self.value_std() + self.value_rms.mean
+
+    def value_std(self):
+        """The scale of the critic's targets: the running std of the returns, or 1."""
+        return torch.sqrt(self.value_rms.var + 1e-8) if self.norm_value else 1.0
 
     def policy(self, obs: torch.Tensor):
         """pi(.|s) = N(mu(s), sigma^2): mu(s) and log sigma."""
@@ -347,9 +357,11 @@ class Run:
 # --- Update: update_epochs passes over the batch in shuffled minibatches ------------------------
 def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef, beta=None, run=Run()):
     """Gradient steps on ppo_loss. Returns the minibatches' mean info and gradient norm (before
-    clipping), with kl: d = KL(pi_old || pi_new) of the batch after the update, and the epochs run
-    (fewer if --target-kl stops them). N ranks: minibatch_size / N samples of each rank's batch."""
+    clipping), with kl: d = KL(pi_old || pi_new) of the batch after the update, mean_beyond_1: the
+    share of means mu outside [-1, 1] (--scale-actions' bounds, where the env clips them), and the
+    epochs run (fewer if --target-kl stops them). N ranks: minibatch_size / N of each rank's batch."""
     params, size = optimizer.param_groups[0]["params"], args.minibatch_size // run.world_size
+    scale = agent.value_std()  # the value loss is in the units the critic fits
     totals, grad_norms, steps, kl_exceeded = 0.0, 0.0, 0, False  # summed on the device, read once
     for epoch in range(args.update_epochs):
         for index in torch.randperm(len(batch["obs"]), device=batch["obs"].device).view(-1, size):
@@ -360,9 +372,9 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef, beta=Non
                 mean, std = run.mean_std(advantages)
                 advantages = (advantages - mean) / (std + 1e-8)
             loss, info = ppo_loss(
-                new_log_probs, batch["log_probs"][index], advantages, values,
-                batch["values"][index], batch["returns"][index], entropy, args.clip_eps,
-                args.value_coef, entropy_coef, args.value_clip, beta)
+                new_log_probs, batch["log_probs"][index], advantages, values / scale,
+                batch["values"][index] / scale, batch["returns"][index] / scale, entropy,
+                args.clip_eps, args.value_coef, entropy_coef, args.value_clip, beta)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             # the global minibatch's gradient, and its KL: --target-kl decides alike on every rank
@@ -380,8 +392,9 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef, beta=Non
     with torch.no_grad():  # d: how far the whole update moved the policy, on the whole batch
         log_ratio = agent.evaluate_actions(batch["obs"], batch["actions"])[0] - batch["log_probs"]
         kl = (log_ratio.exp() - 1.0 - log_ratio).mean().item()
+        beyond_1 = (agent.policy(batch["obs"])[0].abs() > 1.0).float().mean().item()
     stats = dict(zip([*info, "grad_norm"], [*(totals / steps).tolist(), float(grad_norms) / steps]))
-    stats = run.average({**stats, "kl": kl})
+    stats = run.average({**stats, "kl": kl, "mean_beyond_1": beyond_1})
     if not math.isfinite(stats["loss"]):  # the run ends: its last checkpoint is of a sound policy
         raise FloatingPointError(f"non-finite loss ({stats['loss']}) in the update")
     return stats, epoch + 1
@@ -415,7 +428,7 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
     num_envs, batch_size = args.num_envs // run.world_size, args.num_envs * args.num_steps
     envs = make_envs(args.env_id, num_envs, run.video_dir, args.scale_actions)
     agent = Agent(envs.single_observation_space.shape[0], envs.single_action_space.shape[0],
-                  args.hidden_sizes, args.log_std_init, args.norm_obs).to(device)
+                  args.hidden_sizes, args.log_std_init, args.norm_obs, args.norm_value).to(device)
     optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
     reward_scaler = RewardScaler(num_envs, args.gamma).to(device)
     schedule = args.lr_schedule or ("constant" if args.objective == "kl-penalty" else "adaptive")
@@ -458,6 +471,9 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
                 rollout["rewards"], rollout["values"], rollout["next_values"], rollout["dones"],
                 args.gamma, args.gae_lambda)
         batch = {key: value.flatten(0, 1) for key, value in rollout.items()}
+        if args.norm_value:  # the statistics of the targets the critic fits next
+            agent.value_rms.update(batch["returns"])
+            run.merge(agent.value_rms)
         # 3. Update (undone if d = KL(pi_old || pi_new) passes --undo-kl), then adapt beta and lr
         theta_old = nn.utils.parameters_to_vector(agent.parameters()).detach()
         stats, epochs = ppo_update(agent, optimizer, batch, args, entropy_coef,
@@ -469,7 +485,8 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
             beta = update_kl_beta(beta, stats["kl"], args.kl_penalty_target)
             stats["kl_penalty_beta"] = beta
         if schedule == "adaptive":
-            lr = adapt_learning_rate(lr, stats["kl"], args.adaptive_lr_target_kl,
+            dims = batch["actions"].shape[-1] if args.kl_per_action_dim else 1
+            lr = adapt_learning_rate(lr, stats["kl"] / dims, args.adaptive_lr_target_kl,
                                      lr_max=args.adaptive_lr_max)
         # 4. Report the iteration to the run: it logs, checkpoints and says whether to stop
         errors_var, returns_var = (batch["returns"] - batch["values"]).var(), batch["returns"].var()
@@ -674,7 +691,7 @@ def load_policy(path: str, device: str = "cpu"):
     low, high = env.action_space.low, env.action_space.high
     env.close()
     agent = Agent(env.observation_space.shape[0], len(low), args.hidden_sizes, args.log_std_init,
-                  args.norm_obs).to(device)
+                  args.norm_obs, args.norm_value).to(device)
     agent.load_state_dict(checkpoint["agent"])
 
     @torch.inference_mode()

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Issue 45: ppo_continuous.py defaults that take off on every seed. 1M steps, v4 tasks, selection
+# seeds 201-204 (no earlier screen used them); the training return (mean of the last 20 episodes).
+# The baseline is today's defaults, and on Humanoid the users' command (defaults + --no-value-clip).
+# Candidates, each one change from the baseline (on Humanoid each keeps --no-value-clip):
+#   nvc  --no-value-clip (Hopper only: on Humanoid it is the baseline)
+#   vn   --norm-value: the critic fits returns normalized by their running mean and std
+#   kl4  --adaptive-lr-target-kl 0.04: the adaptive rate aims at twice today's KL on every task
+#   kpd  --kl-per-action-dim --adaptive-lr-target-kl 0.005: the rate reads the KL per action
+#        dimension (summed targets: Hopper 0.015, Walker2d and HalfCheetah 0.03, Ant 0.04,
+#        Humanoid 0.085)
+# Not screened again: the initial log-std (benchmark/README.md's PPO screen, n1: -0.5 lifted Hopper
+# and cost Humanoid and Ant); the penalty on |mu| > 1 waits for losses/mean_beyond_1 to show that
+# the means leave the bounds.
+# Decision rule, written before the runs. I(c, t) is the interquartile mean of candidate c's four
+# seeds on task t (the mean of the middle two), w(c, t) its worst seed.
+#   Stage 1 (Hopper, Humanoid): c passes if w(c, t) >= 0.9 w(base, t) on both tasks and its score
+#     s(c) = min over the two tasks of I(c, t) / I(base, t) is above 1.05.
+#   Stage 2 (Hopper, Humanoid): the passing candidates together (of kl4 and kpd only the one with
+#     the higher score), if two or more pass; the combination is the choice if it passes and scores
+#     higher than the best single candidate, else that candidate is.
+#   Stage 3 (Walker2d, Ant, HalfCheetah, seeds 201-203, base beside it): the choice becomes the
+#     defaults if on each task I(c, t) >= 0.95 I(base, t) and w(c, t) >= 0.8 w(base, t); else the
+#     passing candidate with the next highest score goes to stage 3. If none passes, the defaults
+#     stay. Then the result runs on seeds 21-25 (benchmark/fresh_seeds.sh).
+# Run with STAGE=1 (the default), 2 or 3, and the chosen flags in CHOICE for stages 2 and 3.
+# Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS="${JOBS:-2}"
+STAGE="${STAGE:-1}"
+NAME=ppo_defaults_screen
+sweep() { python benchmark/sweep.py --name $NAME --script ppo_continuous.py --jobs "$JOBS" "$@"; }
+if [ "$STAGE" = 1 ]; then
+    sweep --envs Humanoid-v4 --seeds 201 202 203 204 \
+        --variant "base=--no-value-clip" \
+        --variant "vn=--no-value-clip --norm-value" \
+        --variant "kl4=--no-value-clip --adaptive-lr-target-kl 0.04" \
+        --variant "kpd=--no-value-clip --kl-per-action-dim --adaptive-lr-target-kl 0.005"
+    sweep --envs Hopper-v4 --seeds 201 202 203 204 \
+        --variant "base=" --variant "nvc=--no-value-clip" --variant "vn=--norm-value" \
+        --variant "kl4=--adaptive-lr-target-kl 0.04" \
+        --variant "kpd=--kl-per-action-dim --adaptive-lr-target-kl 0.005"
+elif [ "$STAGE" = 2 ]; then
+    sweep --envs Humanoid-v4 --seeds 201 202 203 204 --variant "combined=--no-value-clip $CHOICE"
+    sweep --envs Hopper-v4 --seeds 201 202 203 204 --variant "combined=$CHOICE"
+else
+    sweep --envs Walker2d-v4 Ant-v4 HalfCheetah-v4 --seeds 201 202 203 \
+        --variant "base=" --variant "choice=$CHOICE"
+fi
+python benchmark/summarize.py runs/$NAME --out benchmark/results/$NAME --last 20 \
+    --plot-tags charts/learning_rate losses/kl losses/clipfrac losses/mean_beyond_1
+python benchmark/training_stats.py runs/$NAME --out benchmark/results/${NAME}_stats.md \
+    --tags charts/learning_rate losses/kl losses/clipfrac losses/mean_beyond_1
