@@ -359,7 +359,7 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef, beta=Non
     """Gradient steps on ppo_loss. Returns the minibatches' mean info and gradient norm (before
     clipping), with kl: d = KL(pi_old || pi_new) of the batch after the update, mean_beyond_1: the
     share of means mu outside [-1, 1] (--scale-actions' bounds, where the env clips them), and the
-    epochs run (fewer if --target-kl stops them). N ranks: minibatch_size / N of each rank's batch."""
+    epochs run (fewer if --target-kl stops them). N ranks: minibatch_size / N per rank's batch."""
     params, size = optimizer.param_groups[0]["params"], args.minibatch_size // run.world_size
     scale = agent.value_std()  # the value loss is in the units the critic fits
     totals, grad_norms, steps, kl_exceeded = 0.0, 0.0, 0, False  # summed on the device, read once
@@ -391,8 +391,8 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef, beta=Non
             break
     with torch.no_grad():  # d: how far the whole update moved the policy, on the whole batch
         log_ratio = agent.evaluate_actions(batch["obs"], batch["actions"])[0] - batch["log_probs"]
-        kl = (log_ratio.exp() - 1.0 - log_ratio).mean().item()
-        beyond_1 = (agent.policy(batch["obs"])[0].abs() > 1.0).float().mean().item()
+        beyond_1 = (agent.policy(batch["obs"])[0].abs() > 1.0).float().mean()
+        kl, beyond_1 = torch.stack([(log_ratio.exp() - 1.0 - log_ratio).mean(), beyond_1]).tolist()
     stats = dict(zip([*info, "grad_norm"], [*(totals / steps).tolist(), float(grad_norms) / steps]))
     stats = run.average({**stats, "kl": kl, "mean_beyond_1": beyond_1})
     if not math.isfinite(stats["loss"]):  # the run ends: its last checkpoint is of a sound policy
@@ -571,17 +571,12 @@ class ManagedRun(Run):
 
     def end_iteration(self, iteration: int, episodes: list, scalars: dict, state) -> bool:
         self.log(iteration, episodes, scalars)
-        self.state = state  # what end() saves: train()'s state after its last whole iteration
+        self.state = state  # what main() saves at the end: the state after the last whole iteration
         if self.args.checkpoint_every and iteration % self.args.checkpoint_every == 0:
             self.save(state())
         stop = self.average({"stop": float(self.signum)})["stop"] > 0  # any rank's signal so far
         self.signum = self.signum or (signal.SIGINT if stop else 0)
         return stop
-
-    def end(self) -> None:
-        """After train(): save the state if asked to or stopped, if an iteration ended."""
-        if self.state is not None and (self.args.save_model or self.signum):
-            self.save(self.state())
 
     def log(self, iteration: int, episodes: list, scalars: dict) -> None:
         if self.writer is None:  # ranks other than 0
@@ -843,7 +838,8 @@ def main(argv: list) -> int:
             run.writer.add_text("args", "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
     try:
         train(args, device, run)
-        run.end()
+        if run.state is not None and (args.save_model or run.signum):  # an iteration has ended
+            run.save(run.state())
     finally:
         if run.writer is not None:
             run.writer.close()

@@ -577,17 +577,12 @@ class ManagedRun(Run):
 
     def end_iteration(self, iteration: int, episodes: list, scalars: dict, state) -> bool:
         self.log(iteration, episodes, scalars)
-        self.state = state  # what end() saves: train()'s state after its last whole iteration
+        self.state = state  # what main() saves at the end: the state after the last whole iteration
         if self.args.checkpoint_every and iteration % self.args.checkpoint_every == 0:
             self.save(state())
         stop = self.average({"stop": float(self.signum)})["stop"] > 0  # any rank's signal so far
         self.signum = self.signum or (signal.SIGINT if stop else 0)
         return stop
-
-    def end(self) -> None:
-        """After train(): save the state if asked to or stopped, if an iteration ended."""
-        if self.state is not None and (self.args.save_model or self.signum):
-            self.save(self.state())
 
     def log(self, iteration: int, episodes: list, scalars: dict) -> None:
         if self.writer is None:  # ranks other than 0
@@ -846,7 +841,8 @@ def main(argv: list) -> int:
             run.writer.add_text("args", "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
     try:
         train(args, device, run)
-        run.end()
+        if run.state is not None and (args.save_model or run.signum):  # an iteration has ended
+            run.save(run.state())
     finally:
         if run.writer is not None:
             run.writer.close()

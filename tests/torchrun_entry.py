@@ -14,12 +14,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if __name__ == "__main__":
     name, out, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
     module = __import__(name)
-    end = module.ManagedRun.end
+    train = module.train
 
-    def keep_and_end(run):
-        torch.save(run.state(), os.path.join(out, f"rank{run.rank}.pt"))
-        end(run)
+    def train_and_keep(args, device, run):
+        agent = train(args, device, run)
+        if isinstance(run, module.ManagedRun):  # not the start check's run
+            torch.save(run.state(), os.path.join(out, f"rank{run.rank}.pt"))
+        return agent
 
-    module.ManagedRun.end = keep_and_end
+    module.train = train_and_keep
     sys.argv = [f"{name}.py", *argv]
     module.cli()
