@@ -116,3 +116,41 @@ def test_a_non_finite_loss_ends_the_update_with_one_error():
     args = replace(ppo.Args(), minibatch_size=16, update_epochs=2, norm_adv=False)
     with pytest.raises(FloatingPointError, match="non-finite loss"):
         ppo.ppo_update(agent, torch.optim.Adam(agent.parameters()), batch, args, entropy_coef=0.0)
+
+
+def test_norm_value_denormalizes_the_critic_and_fits_in_its_units():
+    agent, batch = small_gaussian_batch()
+    agent = ppo.Agent(3, 2, (8,), 0.0, norm_obs=False, norm_value=True)
+    agent.value_rms.mean.fill_(5.0)
+    agent.value_rms.var.fill_(4.0)  # std 2
+    with torch.no_grad():
+        f = agent.critic(batch["obs"]).squeeze(-1)
+        torch.testing.assert_close(agent.value(batch["obs"]), f * 2.0 + 5.0)
+    # the value loss is in the critic's units: 0.5 mean(((V - G) / std)^2) = 0.5 mean((f - (G - 5) / 2)^2)
+    by_hand = 0.5 * (f - (batch["returns"] - 5.0) / 2.0).square().mean().item()
+    args = replace(ppo.Args(), minibatch_size=64, update_epochs=1, value_clip=False)
+    stats, _ = ppo.ppo_update(agent, torch.optim.SGD(agent.parameters(), lr=0.0), batch, args, 0.0)
+    assert stats["value_loss"] == pytest.approx(by_hand, rel=1e-5)
+    # the share of action means outside [-1, 1], after the update (lr 0: the same policy)
+    with torch.no_grad():
+        share = (agent.actor_mean(batch["obs"]).abs() > 1).float().mean().item()
+    assert stats["mean_beyond_1"] == pytest.approx(share)
+
+
+@pytest.mark.parametrize("per_dim", [False, True])
+def test_kl_per_action_dim_gives_the_adaptive_rate_the_kl_over_action_dimensions(monkeypatch, per_dim):
+    seen, update = [], ppo.ppo_update
+
+    def recorded_update(*args, **kwargs):
+        stats, epochs = update(*args, **kwargs)
+        seen.append(stats["kl"])
+        return stats, epochs
+
+    monkeypatch.setattr(ppo, "adapt_learning_rate", lambda lr, kl, *a, **k: seen.append(kl) or lr)
+    monkeypatch.setattr(ppo, "ppo_update", recorded_update)
+    args = ppo.Args(env_id="Hopper-v4", total_timesteps=64, num_envs=2, num_steps=32, minibatch_size=32,
+                    update_epochs=1, kl_per_action_dim=per_dim)
+    ppo.train(args)
+    batch_kl, rate_kl = seen[0], seen[-1]  # Hopper: 3 action dimensions
+    assert batch_kl > 0
+    assert rate_kl == pytest.approx(batch_kl / 3 if per_dim else batch_kl)
