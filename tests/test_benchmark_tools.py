@@ -16,6 +16,7 @@ from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "benchmark"))
 import first_losses  # noqa: E402
+import screen_score  # noqa: E402
 import speed  # noqa: E402
 import summarize  # noqa: E402
 import training_stats  # noqa: E402
@@ -331,3 +332,21 @@ def test_base_reports_a_difference_and_removes_its_worktree(monkeypatch, capsys)
         first_losses.main()
     assert len(trees) == 2 and not any(os.path.exists(tree) for tree in trees)
     assert worktrees() == before
+
+
+def test_screen_score_compares_iqm_and_worst_seed_with_the_baseline(tmp_path, monkeypatch, capsys):
+    rows = ["variant,env,seed,finished,final_return_last20"]
+    finals = {("base", "A"): [100, 200, 300, 400], ("c", "A"): [150, 250, 350, 1000],
+              ("base", "B"): [10, 20, 30, 40], ("c", "B"): [8, 30, 30, 30], ("d", "A"): [90, 300, 300, 500]}
+    for (variant, env), values in finals.items():
+        rows += [f"{variant},{env},{seed},True,{value}" for seed, value in enumerate(values, 1)]
+    (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
+    monkeypatch.setattr(sys, "argv", ["screen_score.py", str(tmp_path / "s.csv"), "--base", "base"])
+    screen_score.main()
+    out = capsys.readouterr().out
+    # c: IQM A (250 + 350) / 2 = 300 against 250 (1.2), B 30 against 25 (1.2); worst B 8 < 0.9 x 10
+    assert "| c | A | 4 | 300 (base 250) | 150 (base 100) | 1.200 | 1.500 |" in out
+    assert "| c | B | 4 | 30 (base 25) | 8 (base 10) | 1.200 | 0.800 |" in out
+    assert "- c: score 1.200 on 2 task(s); worst seeds not held" in out and "**fails**" in out
+    # d, run on A alone: IQM 300 / 250 = 1.2, worst 90 >= 0.9 x 100
+    assert "- d: score 1.200 on 1 task(s); worst seeds held (floor 0.9 x base's): **passes**" in out
