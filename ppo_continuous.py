@@ -202,9 +202,8 @@ class Agent(nn.Module):
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         """V(s); with norm_value the critic's output f fits (G - mean) / std: V = f std + mean."""
-        if not self.norm_value:
-            return self.critic(obs).squeeze(-1)
-        return self.critic(obs).squeeze(-1) * self.value_std() + self.value_rms.mean
+        value = self.critic(obs).squeeze(-1)
+        return value * self.value_std() + self.value_rms.mean if self.norm_value else value
 
     def value_std(self):
         """The scale of the critic's targets: the running std of the returns, or 1."""
