@@ -24,7 +24,13 @@
 #     defaults if on each task I(c, t) >= 0.95 I(base, t) and w(c, t) >= 0.8 w(base, t); else the
 #     passing candidate with the next highest score goes to stage 3. If none passes, the defaults
 #     stay. Then the result runs on seeds 21-25 (benchmark/fresh_seeds.sh).
-# Run with STAGE=1 (the default), 2 or 3, and the chosen flags in CHOICE for stages 2 and 3.
+#   Stage D (ppo_discrete.py, if the choice is --norm-value, which is not about the action
+#     distribution; added after stage 2, before its runs): CartPole-v1 at 100k steps and Acrobot-v1
+#     at 500k, seeds 201-204, base against vn. It becomes ppo_discrete's default too if it helps
+#     there: I(vn, Acrobot) > I(base, Acrobot) + 2 (returns are negative, CartPole's sit at the cap
+#     of 500), and on each task I(vn, t) >= I(base, t) - 5 and w(vn, t) >= w(base, t) - 5. Else
+#     ppo_discrete.py does not take the flag.
+# Run with STAGE=1 (the default), 2, 3 or D, and the chosen flags in CHOICE for stages 2 and 3.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +51,15 @@ if [ "$STAGE" = 1 ]; then
 elif [ "$STAGE" = 2 ]; then
     sweep --envs Humanoid-v4 --seeds 201 202 203 204 --variant "combined=--no-value-clip $CHOICE"
     sweep --envs Hopper-v4 --seeds 201 202 203 204 --variant "combined=$CHOICE"
+elif [ "$STAGE" = D ]; then
+    discrete() { python benchmark/sweep.py --name ppo_defaults_screen_discrete \
+        --script ppo_discrete.py --jobs "$JOBS" --seeds 201 202 203 204 "$@"; }
+    discrete --envs CartPole-v1 --variant "base=" --variant "vn=--norm-value"
+    discrete --envs Acrobot-v1 --variant "base=" --variant "vn=--norm-value" \
+        -- --total-timesteps 500000
+    python benchmark/summarize.py runs/ppo_defaults_screen_discrete --last 20 \
+        --out benchmark/results/ppo_defaults_screen_discrete
+    exit
 else
     sweep --envs Walker2d-v4 Ant-v4 HalfCheetah-v4 --seeds 201 202 203 \
         --variant "base=" --variant "choice=$CHOICE"
