@@ -56,7 +56,6 @@ class Args:
     lr_schedule: Optional[Literal["linear", "constant", "adaptive"]] = None
     adaptive_lr_target_kl: float = 0.02  # target KL(pi_old || pi_new) of --lr-schedule adaptive
     adaptive_lr_max: float = 1e-2  # the largest learning rate of --lr-schedule adaptive
-    kl_per_action_dim: bool = False  # the adaptive rate reads the KL's mean over action dimensions
     update_epochs: int = 10  # passes over the batch per iteration, in shuffled minibatches
     minibatch_size: int = 512  # samples per gradient step (under torchrun: in all)
     max_grad_norm: float = 0.5  # clip the global gradient norm to this (0: no clipping)
@@ -484,8 +483,7 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
             beta = update_kl_beta(beta, stats["kl"], args.kl_penalty_target)
             stats["kl_penalty_beta"] = beta
         if schedule == "adaptive":
-            dims = batch["actions"].shape[-1] if args.kl_per_action_dim else 1
-            lr = adapt_learning_rate(lr, stats["kl"] / dims, args.adaptive_lr_target_kl,
+            lr = adapt_learning_rate(lr, stats["kl"], args.adaptive_lr_target_kl,
                                      lr_max=args.adaptive_lr_max)
         # 4. Report the iteration to the run: it logs, checkpoints and says whether to stop
         errors_var, returns_var = (batch["returns"] - batch["values"]).var(), batch["returns"].var()

@@ -6,9 +6,9 @@
 #   nvc  --no-value-clip (Hopper only: on Humanoid it is the baseline)
 #   vn   --norm-value: the critic fits returns normalized by their running mean and std
 #   kl4  --adaptive-lr-target-kl 0.04: the adaptive rate aims at twice today's KL on every task
-#   kpd  --kl-per-action-dim --adaptive-lr-target-kl 0.005: the rate reads the KL per action
-#        dimension (summed targets: Hopper 0.015, Walker2d and HalfCheetah 0.03, Ant 0.04,
-#        Humanoid 0.085)
+#   kpd  --kl-per-action-dim --adaptive-lr-target-kl 0.005 (a flag at ba5cedd, gone since it failed
+#        stage 1): the rate reads the KL per action dimension (summed targets: Hopper 0.015,
+#        Walker2d and HalfCheetah 0.03, Ant 0.04, Humanoid 0.085)
 # Not screened again: the initial log-std (benchmark/README.md's PPO screen, n1: -0.5 lifted Hopper
 # and cost Humanoid and Ant); the penalty on |mu| > 1 waits for losses/mean_beyond_1 to show that
 # the means leave the bounds.

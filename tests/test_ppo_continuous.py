@@ -135,22 +135,3 @@ def test_norm_value_denormalizes_the_critic_and_fits_in_its_units():
     with torch.no_grad():
         share = (agent.actor_mean(batch["obs"]).abs() > 1).float().mean().item()
     assert stats["mean_beyond_1"] == pytest.approx(share)
-
-
-@pytest.mark.parametrize("per_dim", [False, True])
-def test_kl_per_action_dim_gives_the_adaptive_rate_the_kl_over_action_dimensions(monkeypatch, per_dim):
-    seen, update = [], ppo.ppo_update
-
-    def recorded_update(*args, **kwargs):
-        stats, epochs = update(*args, **kwargs)
-        seen.append(stats["kl"])
-        return stats, epochs
-
-    monkeypatch.setattr(ppo, "adapt_learning_rate", lambda lr, kl, *a, **k: seen.append(kl) or lr)
-    monkeypatch.setattr(ppo, "ppo_update", recorded_update)
-    args = ppo.Args(env_id="Hopper-v4", total_timesteps=64, num_envs=2, num_steps=32, minibatch_size=32,
-                    update_epochs=1, kl_per_action_dim=per_dim)
-    ppo.train(args)
-    batch_kl, rate_kl = seen[0], seen[-1]  # Hopper: 3 action dimensions
-    assert batch_kl > 0
-    assert rate_kl == pytest.approx(batch_kl / 3 if per_dim else batch_kl)
