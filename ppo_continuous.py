@@ -10,7 +10,6 @@ management (checkpoints, resume, torchrun, logging) below its banner.
 
 import contextlib
 import fcntl
-import glob
 import importlib.util
 import io
 import math
@@ -441,9 +440,8 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
     streams = np.random.SeedSequence(args.seed, spawn_key=(run.rank, start))  # torch's, each env's
     torch_seed, *seeds = streams.generate_state(1 + num_envs).tolist()
     torch.manual_seed(torch_seed)
-    with torch.inference_mode():
-        next_obs = torch.as_tensor(envs.reset(seed=seeds)[0], dtype=torch.float32, device=device)
-        next_obs = agent.normalize(next_obs, update=True)
+    next_obs = torch.as_tensor(envs.reset(seed=seeds)[0], dtype=torch.float32, device=device)
+    next_obs = agent.normalize(next_obs, update=True)
     iteration, num_iterations = start, args.total_timesteps // batch_size
 
     def state() -> dict:  # what a checkpoint holds
@@ -464,10 +462,9 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
             iteration -= 1
             break
         run.merge(agent.obs_rms, reward_scaler.return_rms)
-        with torch.no_grad():  # 2. Advantages; not inference_mode: the update's graph uses them
-            rollout["advantages"], rollout["returns"] = compute_gae(
-                rollout["rewards"], rollout["values"], rollout["next_values"], rollout["dones"],
-                args.gamma, args.gae_lambda)
+        rollout["advantages"], rollout["returns"] = compute_gae(  # 2. Advantages
+            rollout["rewards"], rollout["values"], rollout["next_values"], rollout["dones"],
+            args.gamma, args.gae_lambda)
         batch = {key: value.flatten(0, 1) for key, value in rollout.items()}
         if args.norm_value:  # the statistics of the targets the critic fits next
             agent.value_rms.update(batch["returns"])
@@ -589,8 +586,8 @@ class ManagedRun(Run):
         for tag, value in {**scalars, "charts/SPS": sps}.items():
             self.writer.add_scalar(tag, value, step)
         if args.track:  # the videos written since the last iteration
-            wandb, pattern = sys.modules["wandb"], f"videos/{args.run_name}/**/*.mp4"
-            for video in sorted(set(glob.glob(pattern, recursive=True)) - self.videos):
+            wandb, found = sys.modules["wandb"], Path("videos", args.run_name).glob("**/*.mp4")
+            for video in sorted(set(map(str, found)) - self.videos):
                 self.videos.add(video)
                 wandb.log({"videos": wandb.Video(video, format="mp4")})
         mean = f"{np.mean(self.returns):9.1f}" if self.returns else "        -"
@@ -815,10 +812,12 @@ def main(argv: list) -> int:
         raise UserError(f"{run_dir} would lie inside the run {runs_above[0]}; choose another name")
     if WORLD_SIZE > 1:  # every rank has checked for runs/<run> before rank 0 creates it
         dist.barrier()
-    run, lock = (DataParallelRun if WORLD_SIZE > 1 else ManagedRun)(args, checkpoint), None
+    run = (DataParallelRun if WORLD_SIZE > 1 else ManagedRun)(args, checkpoint)
+    cleanup = contextlib.ExitStack()  # rank 0's lock, W&B run and writer, released in reverse
     if RANK == 0:  # runs/<run> is this process's until main() returns (the OS frees a dead one's)
         os.makedirs(run_dir, exist_ok=checkpoint is not None)
         lock = os.open(run_dir, os.O_RDONLY)
+        cleanup.callback(os.close, lock)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -828,22 +827,16 @@ def main(argv: list) -> int:
             wandb.init(project=args.wandb_project_name, entity=args.wandb_entity,
                        name=args.run_name, id=args.run_name.replace("/", "-"), config=asdict(args),
                        resume="allow" if checkpoint else "never", sync_tensorboard=True)
+            cleanup.callback(wandb.finish)
         # purge_step: TensorBoard drops what a killed run logged after its checkpoint
         step = checkpoint["iteration"] * args.num_envs * args.num_steps if checkpoint else None
-        run.writer = SummaryWriter(run_dir, purge_step=step and step + 1)
+        run.writer = cleanup.enter_context(SummaryWriter(run_dir, purge_step=step and step + 1))
         if checkpoint is None:
             run.writer.add_text("args", "\n".join(f"|{k}|{v}|" for k, v in asdict(args).items()))
-    try:
+    with cleanup:
         train(args, device, run)
         if run.state is not None and (args.save_model or run.signum):  # an iteration has ended
             run.save(run.state())
-    finally:
-        if run.writer is not None:
-            run.writer.close()
-        if run.writer is not None and args.track:
-            sys.modules["wandb"].finish()
-        if lock is not None:
-            os.close(lock)
     command = "python" if WORLD_SIZE == 1 else f"torchrun --nproc_per_node {WORLD_SIZE}"
     if run.signum and os.path.exists(f"{run_dir}/checkpoint.pt"):  # on stdout: rank 0 says it
         print(f"stopped; resume with: {command} {sys.argv[0]} --resume {run_dir}/checkpoint.pt")
