@@ -70,7 +70,6 @@ class Args:
     # normalization and episode ends
     norm_obs: bool = True  # normalize observations by running statistics shared by all envs
     norm_reward: bool = True  # scale rewards by the running std of the discounted return
-    norm_value: bool = False  # the critic fits the returns normalized by their running statistics
     bootstrap_truncated: bool = True  # truncation bootstraps from V(final obs); off: as termination
     # network
     hidden_sizes: tuple[int, ...] = (64, 64)  # hidden layer sizes of the actor and of the critic
@@ -165,11 +164,10 @@ def categorical_entropy(logits: torch.Tensor) -> torch.Tensor:
 
 
 class Agent(nn.Module):
-    def __init__(self, obs_dim: int, num_actions: int, hidden_sizes, norm_obs, norm_value=False):
+    def __init__(self, obs_dim: int, num_actions: int, hidden_sizes, norm_obs):
         super().__init__()
-        self.norm_obs, self.norm_value = norm_obs, norm_value
+        self.norm_obs = norm_obs
         self.obs_rms = RunningMeanStd((obs_dim,))  # in the state dict: checkpoints act as trained
-        self.value_rms = RunningMeanStd() if norm_value else None  # of the returns G
         self.critic = mlp(obs_dim, hidden_sizes, 1, out_gain=1.0)
         self.actor = mlp(obs_dim, hidden_sizes, num_actions, out_gain=0.01)  # the logits
 
@@ -182,13 +180,7 @@ class Agent(nn.Module):
         return ((obs - self.obs_rms.mean) / torch.sqrt(self.obs_rms.var + 1e-8)).clamp(-10.0, 10.0)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
-        """V(s); with norm_value the critic's output f fits (G - mean) / std: V = f std + mean."""
-        value = self.critic(obs).squeeze(-1)
-        return value * self.value_std() + self.value_rms.mean if self.norm_value else value
-
-    def value_std(self):
-        """The scale of the critic's targets: the running std of the returns, or 1."""
-        return torch.sqrt(self.value_rms.var + 1e-8) if self.norm_value else 1.0
+        return self.critic(obs).squeeze(-1)
 
     def policy(self, obs: torch.Tensor):
         """pi(.|s) = softmax(logits(s)): the logits."""
@@ -337,7 +329,6 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef, beta=Non
     clipping), with kl: d = KL(pi_old || pi_new) of the batch after the update, and the epochs run
     (fewer if --target-kl stops them). N ranks: minibatch_size / N samples of each rank's batch."""
     params, size = optimizer.param_groups[0]["params"], args.minibatch_size // run.world_size
-    scale = agent.value_std()  # the value loss is in the units the critic fits
     totals, grad_norms, steps, kl_exceeded = 0.0, 0.0, 0, False  # summed on the device, read once
     for epoch in range(args.update_epochs):
         for index in torch.randperm(len(batch["obs"]), device=batch["obs"].device).view(-1, size):
@@ -348,9 +339,9 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef, beta=Non
                 mean, std = run.mean_std(advantages)
                 advantages = (advantages - mean) / (std + 1e-8)
             loss, info = ppo_loss(
-                new_log_probs, batch["log_probs"][index], advantages, values / scale,
-                batch["values"][index] / scale, batch["returns"][index] / scale, entropy,
-                args.clip_eps, args.value_coef, entropy_coef, args.value_clip, beta)
+                new_log_probs, batch["log_probs"][index], advantages, values,
+                batch["values"][index], batch["returns"][index], entropy, args.clip_eps,
+                args.value_coef, entropy_coef, args.value_clip, beta)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             # the global minibatch's gradient, and its KL: --target-kl decides alike on every rank
@@ -403,7 +394,7 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
     num_envs, batch_size = args.num_envs // run.world_size, args.num_envs * args.num_steps
     envs = make_envs(args.env_id, num_envs, run.video_dir)
     agent = Agent(envs.single_observation_space.shape[0], int(envs.single_action_space.n),
-                  args.hidden_sizes, args.norm_obs, args.norm_value).to(device)
+                  args.hidden_sizes, args.norm_obs).to(device)
     optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, fused=True)
     reward_scaler = RewardScaler(num_envs, args.gamma).to(device)
     start, lr, beta = 0, args.learning_rate, args.kl_penalty_beta
@@ -443,9 +434,6 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
             rollout["rewards"], rollout["values"], rollout["next_values"], rollout["dones"],
             args.gamma, args.gae_lambda)
         batch = {key: value.flatten(0, 1) for key, value in rollout.items()}
-        if args.norm_value:  # the statistics of the targets the critic fits next
-            agent.value_rms.update(batch["returns"])
-            run.merge(agent.value_rms)
         # 3. Update (undone if d = KL(pi_old || pi_new) passes --undo-kl), then adapt beta and lr
         theta_old = nn.utils.parameters_to_vector(agent.parameters()).detach()
         stats, epochs = ppo_update(agent, optimizer, batch, args, entropy_coef,
@@ -656,7 +644,7 @@ def load_policy(path: str, device: str = "cpu"):
     args, env = RunArgs(**checkpoint["args"]), gym.make(checkpoint["args"]["env_id"])
     env.close()
     agent = Agent(env.observation_space.shape[0], int(env.action_space.n), args.hidden_sizes,
-                  args.norm_obs, args.norm_value).to(device)
+                  args.norm_obs).to(device)
     agent.load_state_dict(checkpoint["agent"])
 
     @torch.inference_mode()
