@@ -215,3 +215,10 @@ def test_load_policy_gives_the_actions_of_eval_checkpoint(name, in_tmp, monkeypa
     torch.save(checkpoint, in_tmp / "raw.pt")
     raw = module.load_policy(str(in_tmp / "raw.pt"))(observations)
     assert not np.array_equal(raw, actions)
+
+
+def test_the_readme_gives_each_scripts_length():
+    counts = re.search(r"Each file reads top to bottom \((\d+), (\d+), (\d+) and (\d+) lines\)",
+                       " ".join(open(os.path.join(ROOT, "README.md")).read().split()))
+    lengths = [len(open(os.path.join(ROOT, f"{name}.py")).read().splitlines()) for name in ALL_SCRIPTS]
+    assert counts is not None and [int(count) for count in counts.groups()] == lengths
