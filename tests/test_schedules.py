@@ -106,6 +106,17 @@ def test_adaptive_learning_rate_stops_at_adaptive_lr_max(module, in_tmp):
         [3e-4, 4.5e-4, 6e-4, 6e-4], rel=1e-6)
 
 
+def test_adaptive_learning_rate_stops_at_adaptive_lr_min(in_tmp):
+    # Every post-update KL is far above twice the target 1e-9, so the rate would fall by 1.5 per update
+    # (3e-4, 2e-4, 1.33e-4, ...); --adaptive-lr-min 1.5e-4 holds it there from the third iteration on.
+    module = load("ppo_continuous")
+    argv = SCRIPT_CONFIG["ppo_continuous"]["tiny"] + [
+        "--minibatch-size", "128", "--update-epochs", "1", "--total-timesteps", "512", "--lr-schedule",
+        "adaptive", "--adaptive-lr-target-kl", "1e-9", "--adaptive-lr-min", "1.5e-4", "--run-name", "floored"]
+    assert module.main(argv) == 0
+    assert logged(in_tmp / "runs" / "floored", "charts/learning_rate") == pytest.approx(
+        [3e-4, 2e-4, 1.5e-4, 1.5e-4], rel=1e-6)
+
 @pytest.mark.parametrize("schedule", ["linear", "constant"])
 def test_linear_and_constant_schedules_in_a_training_run(module, schedule, in_tmp):
     # 4 iterations at 4e-4. linear: lr = 4e-4 (1 - (i - 1) / 4) in iteration i = 1..4, by hand 4e-4, 3e-4, 2e-4,
