@@ -62,7 +62,8 @@ elif [ "$STAGE" = 2 ]; then
     sweep --envs Humanoid-v4 --seeds 201 202 203 204 --variant "combined=--no-value-clip $CHOICE"
     sweep --envs Hopper-v4 --seeds 201 202 203 204 --variant "combined=$CHOICE"
 elif [ "$STAGE" = 4 ]; then
-    sweep --envs Humanoid-v4 --seeds 201 202 203 204 --variant "fl=--no-value-clip --adaptive-lr-min 1e-4"
+    sweep --envs Humanoid-v4 --seeds 201 202 203 204 \
+        --variant "fl=--no-value-clip --adaptive-lr-min 1e-4"
     sweep --envs Hopper-v4 --seeds 201 --variant "fl=--adaptive-lr-min 1e-4"
 elif [ "$STAGE" = D ]; then
     discrete() { python benchmark/sweep.py --name ppo_defaults_screen_discrete \
