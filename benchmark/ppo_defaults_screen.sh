@@ -40,6 +40,11 @@
 #     fl becomes the default if, on Humanoid (seeds 201-204, --no-value-clip), I(fl) > 1.05
 #     I(base) and w(fl) >= 0.9 w(base), and Hopper seed 201 ends exactly where the baseline's
 #     did; if Hopper's run differs, fl runs stages 1 and 3 in full before it can.
+# What came of it (benchmark/README.md): stage 3 ran twice under the variant name "choice", with
+# CHOICE="--norm-value" and then "--adaptive-lr-target-kl 0.04" (stopped once Walker2d and Ant had
+# decided it); each time the runs were renamed vn__* and kl4__* before the next. Stage 4's score,
+# ppo_defaults_screen_score4.md, is screen_score.py's on the base and fl rows of Humanoid: fl passes
+# and is the default. Stage D did not run its Acrobot part: --norm-value was not chosen.
 # Run with STAGE=1 (the default), 2, 3, 4 or D, and the chosen flags in CHOICE for stages 2 and 3.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
 set -euo pipefail
