@@ -431,6 +431,8 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
     reward_scaler = RewardScaler(num_envs, args.gamma).to(device)
     schedule = args.lr_schedule or ("constant" if args.objective == "kl-penalty" else "adaptive")
     start, lr, beta = 0, args.learning_rate, args.kl_penalty_beta
+    if schedule == "adaptive" and not args.adaptive_lr_min <= lr <= args.adaptive_lr_max:
+        raise ValueError("--learning-rate must lie within --adaptive-lr-min and --adaptive-lr-max")
     if run.checkpoint is not None:  # episodes in progress restart, with random streams of their own
         agent.load_state_dict(run.checkpoint["agent"])
         optimizer.load_state_dict(run.checkpoint["optimizer"])
@@ -516,7 +518,7 @@ class RunArgs(Args):
 RUN_FLAGS = {f.name for f in fields(RunArgs)} - {f.name for f in fields(Args)}  # with --resume
 EVAL_FLAGS = {"cuda", "eval_checkpoint", "eval_episodes", "capture_video", "seed"}  # evaluation's
 RANK, WORLD_SIZE = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))  # torchrun
-CHECKPOINT_FORMAT = "ppo_continuous/4"
+CHECKPOINT_FORMAT = "ppo_continuous/5"
 
 
 class UserError(Exception):

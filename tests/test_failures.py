@@ -110,6 +110,11 @@ def test_non_finite_and_out_of_range_numbers_are_refused(name, cli, in_tmp):
         cases += [("--clip-eps", "0", "--clip-eps must be positive"), ("--value-coef", "nan", "finite")]
     for flag, value, expected in cases:
         one_error_line(cli(flag, value), expected)
+    if name == "ppo_continuous":  # a rate below the adaptive rate's floor would be raised to it
+        for flags in (["--learning-rate", "5e-5"], ["--adaptive-lr-min", "0.1"]):
+            one_error_line(cli(*flags), "--learning-rate must lie within --adaptive-lr-min and")
+        script = load(name)  # the floor binds only the adaptive schedule
+        script.check_args(script.RunArgs(learning_rate=5e-5, lr_schedule="linear", num_envs=2))
     one_error_line(cli("--num-envs", "3", "--num-steps", "5", "--minibatch-size", "4"),
                    "must be divisible by --minibatch-size")
     one_error_line(cli(*tiny(name, "--total-timesteps", "64")), "at most --total-timesteps")
@@ -127,7 +132,8 @@ def test_missing_corrupt_and_other_scripts_checkpoints_are_one_line(name, traine
         one_error_line(cli(flag, str(truncated)), f"cannot read checkpoint {truncated}")
         one_error_line(cli(flag, "runs/c"), "cannot read checkpoint runs/c (IsADirectoryError)")
         one_error_line(cli(flag, "other.pt"), f"other.pt is a {other}/4 checkpoint; this script reads")
-        one_error_line(cli(flag, "older.pt"), f"older.pt is a {name}/3 checkpoint; this script reads {name}/4")
+        one_error_line(cli(flag, "older.pt"),
+                       f"older.pt is a {name}/3 checkpoint; this script reads {load(name).CHECKPOINT_FORMAT}")
     assert not glob.glob("**/*.tmp", recursive=True)
 
 
