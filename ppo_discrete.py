@@ -329,32 +329,30 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef, beta=Non
     clipping), with kl: d = KL(pi_old || pi_new) of the batch after the update, and the epochs run
     (fewer if --target-kl stops them). N ranks: minibatch_size / N samples of each rank's batch."""
     params, size = optimizer.param_groups[0]["params"], args.minibatch_size // run.world_size
-    totals, grad_norms, steps, kl_exceeded = 0.0, 0.0, 0, False  # summed on the device, read once
-    for epoch in range(args.update_epochs):
-        for index in torch.randperm(len(batch["obs"]), device=batch["obs"].device).view(-1, size):
-            obs, actions = batch["obs"][index], batch["actions"][index]
-            new_log_probs, entropy, values = agent.evaluate_actions(obs, actions)
-            advantages = batch["advantages"][index]
-            if args.norm_adv:
-                mean, std = run.mean_std(advantages)
-                advantages = (advantages - mean) / (std + 1e-8)
-            loss, info = ppo_loss(
-                new_log_probs, batch["log_probs"][index], advantages, values,
-                batch["values"][index], batch["returns"][index], entropy, args.clip_eps,
-                args.value_coef, entropy_coef, args.value_clip, beta)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            # the global minibatch's gradient, and its KL: --target-kl decides alike on every rank
-            run.average({}, [p.grad for p in params] + [info["minibatch_approx_kl"]])
-            max_norm = args.max_grad_norm or math.inf  # inf: measure the norm, clip nothing
-            grad_norms = grad_norms + nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
-            optimizer.step()
-            totals = totals + torch.stack(list(info.values())).double()
-            steps += 1
-            if args.target_kl is not None and info["minibatch_approx_kl"] > args.target_kl:
-                kl_exceeded = True
-                break
-        if kl_exceeded:
+    totals, grad_norms, steps = 0.0, 0.0, 0  # summed on the device, read once
+    n, device = len(batch["obs"]), batch["obs"].device
+    order = torch.cat([torch.randperm(n, device=device) for _ in range(args.update_epochs)])
+    for index in order.view(-1, size):  # each epoch a new shuffle, cut into minibatches
+        obs, actions = batch["obs"][index], batch["actions"][index]
+        new_log_probs, entropy, values = agent.evaluate_actions(obs, actions)
+        advantages = batch["advantages"][index]
+        if args.norm_adv:
+            mean, std = run.mean_std(advantages)
+            advantages = (advantages - mean) / (std + 1e-8)
+        loss, info = ppo_loss(
+            new_log_probs, batch["log_probs"][index], advantages, values,
+            batch["values"][index], batch["returns"][index], entropy, args.clip_eps,
+            args.value_coef, entropy_coef, args.value_clip, beta)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        # the global minibatch's gradient, and its KL: --target-kl decides alike on every rank
+        run.average({}, [p.grad for p in params] + [info["minibatch_approx_kl"]])
+        max_norm = args.max_grad_norm or math.inf  # inf: measure the norm, clip nothing
+        grad_norms = grad_norms + nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
+        optimizer.step()
+        totals = totals + torch.stack(list(info.values())).double()
+        steps += 1
+        if args.target_kl is not None and info["minibatch_approx_kl"] > args.target_kl:
             break
     with torch.no_grad():  # d: how far the whole update moved the policy, on the whole batch
         log_ratio = agent.evaluate_actions(batch["obs"], batch["actions"])[0] - batch["log_probs"]
@@ -363,7 +361,7 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef, beta=Non
     stats = run.average({**stats, "kl": kl})
     if not math.isfinite(stats["loss"]):  # the run ends: its last checkpoint is of a sound policy
         raise FloatingPointError(f"non-finite loss ({stats['loss']}) in the update")
-    return stats, epoch + 1
+    return stats, math.ceil(steps * size / n)  # the epochs run
 
 
 def update_kl_beta(beta: float, kl: float, kl_penalty_target: float) -> float:
