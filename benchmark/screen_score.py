@@ -2,10 +2,11 @@
 
     python benchmark/screen_score.py benchmark/results/ppo_defaults_screen.csv --base base \
         --worst-floor 0.9 --min-score 1.05 [--envs Hopper-v4 Humanoid-v4] [--seeds 201 202 203 204]
+        [--median]
 
 For each candidate c (a variant of the CSV) and task t: I(c, t), the interquartile mean of its
-seeds' final returns (summarize.py's: for n < 4 seeds, the plain mean), and w(c, t), its worst seed,
-each beside the baseline's on the same task. The score of c is min over t of I(c, t) / I(base, t),
+seeds' final returns (summarize.py's: for n < 4 seeds, the plain mean; with --median, the median),
+and w(c, t), its worst seed, each beside the baseline's on the same task. The score of c is min over t of I(c, t) / I(base, t),
 over the tasks where both have every seed given (a candidate run on fewer tasks is scored on those).
 c passes if its score is above --min-score and w(c, t) >= --worst-floor x w(base, t) on every
 task. Prints a markdown table and each candidate's verdict; --out writes them to a file too.
@@ -13,6 +14,7 @@ task. Prints a markdown table and each candidate's verdict; --out writes them to
 
 import argparse
 import csv
+import statistics
 from collections import defaultdict
 
 from summarize import interquartile_mean
@@ -27,6 +29,7 @@ def main() -> None:
     parser.add_argument("--envs", nargs="+", help="only these tasks (default: all in the CSV)")
     parser.add_argument("--seeds", nargs="+", type=int, help="only these seeds (default: all)")
     parser.add_argument("--out", help="also write the output to this file")
+    parser.add_argument("--median", action="store_true", help="the seeds' median instead of the IQM")
     args = parser.parse_args()
     finals = defaultdict(dict)  # (variant, env) -> {seed: final return}
     with open(args.csv) as file:
@@ -38,7 +41,8 @@ def main() -> None:
             finals[row["variant"], row["env"]][int(row["seed"])] = float(row["final_return_last20"])
     lines = ["| candidate | task | seeds | IQM | worst seed | IQM / base's | worst / base's |",
              "|---|---|---|---|---|---|---|"]
-    verdicts = []
+    verdicts, centre = [], statistics.median if args.median else interquartile_mean
+    lines[0] = lines[0].replace("IQM", "median") if args.median else lines[0]
     for variant in sorted({v for v, _ in finals} - {args.base}):
         ratios, floors_held = [], True
         for env in sorted(env for v, env in finals if v == variant):
@@ -47,8 +51,8 @@ def main() -> None:
                 lines.append(f"| {variant} | {env} | {len(runs)} | | | not compared: the baseline's "
                              f"seeds are {sorted(base)}, these {sorted(runs)} | |")
                 continue
-            iqm, worst = interquartile_mean(list(runs.values())), min(runs.values())
-            base_iqm, base_worst = interquartile_mean(list(base.values())), min(base.values())
+            iqm, worst = centre(list(runs.values())), min(runs.values())
+            base_iqm, base_worst = centre(list(base.values())), min(base.values())
             ratios.append(iqm / base_iqm)
             floors_held &= worst >= args.worst_floor * base_worst
             lines.append(f"| {variant} | {env} | {len(runs)} | {iqm:.0f} (base {base_iqm:.0f}) | "

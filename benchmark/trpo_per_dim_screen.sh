@@ -30,3 +30,5 @@ for seed in 4 5 6; do
 done
 python benchmark/summarize.py runs/trpo_per_dim_screen --out benchmark/results/trpo_per_dim_screen \
     --last 20
+python benchmark/screen_score.py benchmark/results/trpo_per_dim_screen.csv --base defaults --median \
+    --min-score 1.0 --worst-floor 0.8 --out benchmark/results/trpo_per_dim_screen_score.md

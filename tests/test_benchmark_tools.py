@@ -350,3 +350,18 @@ def test_screen_score_compares_iqm_and_worst_seed_with_the_baseline(tmp_path, mo
     assert "- c: score 1.200 on 2 task(s); worst seeds not held" in out and "**fails**" in out
     # d, run on A alone: IQM 300 / 250 = 1.2, worst 90 >= 0.9 x 100
     assert "- d: score 1.200 on 1 task(s); worst seeds held (floor 0.9 x base's): **passes**" in out
+
+
+def test_screen_score_median_of_three_seeds(tmp_path, monkeypatch, capsys):
+    rows = ["variant,env,seed,finished,final_return_last20"]
+    finals = {("base", "A"): [100, 200, 900], ("c", "A"): [90, 300, 310]}  # means 400 and 233
+    for (variant, env), values in finals.items():
+        rows += [f"{variant},{env},{seed},True,{value}" for seed, value in enumerate(values, 1)]
+    (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
+    monkeypatch.setattr(sys, "argv", ["screen_score.py", str(tmp_path / "s.csv"), "--base", "base",
+                                      "--median", "--min-score", "1.0", "--worst-floor", "0.8"])
+    screen_score.main()
+    out = capsys.readouterr().out
+    # medians 300 against 200: 1.5; worst 90 >= 0.8 x 100
+    assert "| c | A | 3 | 300 (base 200) | 90 (base 100) | 1.500 | 0.900 |" in out
+    assert "- c: score 1.500 on 1 task(s); worst seeds held (floor 0.8 x base's): **passes**" in out
