@@ -213,7 +213,7 @@ class Agent(nn.Module):
 def collect_rollout(agent, envs, next_obs, num_steps, reward_scaler=None, bootstrap_truncated=True,
                     stopping=None):
     """Step every env num_steps times from next_obs (normalized). Returns the rollout as [num_steps,
-    num_envs] tensors (None if stopping() cut it short), the observation to go on from, and the
+    num_envs, ...] tensors (None if stopping() cut it short), the observation to go on from, and the
     (step, return, length) of each episode that ended. next_values[t] is what step t bootstraps
     from: V(s_{t+1}) within an episode, V(true final obs) after a truncation, and 0 after a
     termination (after a truncation too, without bootstrap_truncated)."""
@@ -703,13 +703,14 @@ def load_policy(path: str, device: str = "cpu"):
     deterministic actions (numpy) in the env's units, those --eval-checkpoint takes:
         policy = load_policy("runs/<run>/checkpoint.pt")
         action = policy(obs[None])[0]"""
-    checkpoint = load_checkpoint(path, device)
-    args, env = RunArgs(**checkpoint["args"]), gym.make(checkpoint["args"]["env_id"])
-    low, high = env.action_space.low, env.action_space.high
-    env.close()
-    agent = Agent(env.observation_space.shape[0], len(low), args.hidden_sizes, args.log_std_init,
-                  args.norm_obs).to(device)
-    agent.load_state_dict(checkpoint["agent"])
+    with torch.random.fork_rng():  # the checks start train() and the agent draws weights: the
+        checkpoint = load_checkpoint(path, device)  # caller's random state is kept as it was
+        args, env = RunArgs(**checkpoint["args"]), gym.make(checkpoint["args"]["env_id"])
+        low, high = env.action_space.low, env.action_space.high
+        env.close()
+        agent = Agent(env.observation_space.shape[0], len(low), args.hidden_sizes,
+                      args.log_std_init, args.norm_obs).to(device)
+        agent.load_state_dict(checkpoint["agent"])
 
     @torch.inference_mode()
     def policy(obs: np.ndarray) -> np.ndarray:
@@ -758,11 +759,14 @@ def check_args(args: RunArgs, device="cpu", checkpoint=None, world_size=1) -> No
         raise UserError(f"--num-envs and --minibatch-size must divide by the {WORLD_SIZE} ranks")
     start = Run()
     start.checkpoint, start.world_size, start.stopping = checkpoint, world_size, lambda: True
+    deterministic = torch.are_deterministic_algorithms_enabled()  # train() sets it; a caller's stays
     try:
         train(args, device, start)
     except (AssertionError, KeyError, TypeError, ValueError, RuntimeError) as e:  # or no memory
         what = f"no {e}" if isinstance(e, KeyError) else " ".join(str(e).split())[:300]
         raise UserError(f"cannot start: {what}") from None
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
 
 
 POSITIVE = {"total_timesteps", "num_envs", "num_steps", "update_epochs", "minibatch_size",
@@ -815,7 +819,7 @@ def main(argv: list) -> int:
         if args.eval_episodes < 1:
             raise UserError(f"--eval-episodes must be positive, got {args.eval_episodes}")
         policy = load_policy(args.eval_checkpoint, device)
-        envs = make_envs(load_checkpoint(args.eval_checkpoint, device)["args"]["env_id"], 1,
+        envs = make_envs(torch.load(args.eval_checkpoint, weights_only=True)["args"]["env_id"], 1,
                          f"videos/eval-{int(time.time())}" if args.capture_video else None)
         obs, returns = envs.reset(seed=args.seed)[0], []
         while len(returns) < args.eval_episodes:

@@ -65,6 +65,16 @@ def test_load_policy_on_cuda_without_a_gpu_does_not_blame_the_file(name, trained
     assert "cannot read" not in str(error.value) and "CUDA" in str(error.value)
 
 
+def test_load_policy_leaves_the_callers_random_state_and_kernels(name, trained):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    torch.use_deterministic_algorithms(False)  # the checkpoint's run had them on (its checks start it)
+    load(name).load_policy(str(trained))
+    assert not torch.are_deterministic_algorithms_enabled()
+    assert torch.equal(torch.rand(3), expected)
+
+
 def test_an_env_that_cannot_be_made_here_is_one_line_in_evaluation(name, trained, cli):
     state = torch.load(trained, weights_only=True)
     torch.save({**state, "args": {**state["args"], "env_id": "no_such_module:X-v0"}}, "gone.pt")
