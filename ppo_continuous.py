@@ -730,7 +730,7 @@ def check_args(args: RunArgs, device="cpu", checkpoint=None, world_size=1) -> No
         raise UserError(f"--num-envs and --minibatch-size must divide by the {WORLD_SIZE} ranks")
     start = Run()
     start.checkpoint, start.world_size, start.stopping = checkpoint, world_size, lambda: True
-    deterministic = torch.are_deterministic_algorithms_enabled()  # train() sets it; a caller's stays
+    deterministic = torch.are_deterministic_algorithms_enabled()  # restored: train() sets it
     try:
         train(args, device, start)
     except (AssertionError, KeyError, TypeError, ValueError, RuntimeError) as e:  # or no memory

@@ -389,8 +389,9 @@ def trpo_update(agent, critic_optimizer, batch: dict, args: Args, run=Run()) -> 
     """The policy step (surrogate gradient g, x ~ F^-1 g by conjugate gradient, the step beta x, the
     line search), then Adam steps of the critic on value_loss in shuffled minibatches. Returns the
     stats logged as losses/*, with kl: KL(pi_old || pi_new) of the batch after the accepted step (0
-    if none). Under torchrun the advantages are normalized over every rank's batch; g, each F v, the
-    line search's surrogate and KL and the critic's gradients are averaged over the ranks."""
+    if none; / |A| with --kl-per-action-dim). Under torchrun the advantages are normalized over
+    every rank's batch; g, each F v, the line search's surrogate and KL and the critic's gradients
+    are averaged over the ranks."""
     obs = batch["obs"].clone()  # not an inference tensor: autograd saves it in the graph
     actions, old_log_probs, advantages = batch["actions"], batch["log_probs"], batch["advantages"]
     if args.norm_adv:
@@ -399,7 +400,7 @@ def trpo_update(agent, critic_optimizer, batch: dict, args: Args, run=Run()) -> 
     policy_params = [*agent.actor_mean.parameters(), agent.actor_log_std]  # not the critic's
     mean, log_std = agent.policy(obs)  # pi_old: the fixed side of every KL below
     old_mean, old_log_std = mean.detach(), log_std.detach().clone()  # log_std is the parameter
-    dims = old_mean.shape[-1] if args.kl_per_action_dim else 1  # then bound and damping are / |A|
+    dims = old_mean.shape[-1] if args.kl_per_action_dim else 1  # bound, damping: x |A| if summed
 
     def mean_kl():
         return gaussian_kl(old_mean, old_log_std, *agent.policy(obs)).mean() / dims
@@ -759,7 +760,7 @@ def check_args(args: RunArgs, device="cpu", checkpoint=None, world_size=1) -> No
         raise UserError(f"--num-envs and --minibatch-size must divide by the {WORLD_SIZE} ranks")
     start = Run()
     start.checkpoint, start.world_size, start.stopping = checkpoint, world_size, lambda: True
-    deterministic = torch.are_deterministic_algorithms_enabled()  # train() sets it; a caller's stays
+    deterministic = torch.are_deterministic_algorithms_enabled()  # restored: train() sets it
     try:
         train(args, device, start)
     except (AssertionError, KeyError, TypeError, ValueError, RuntimeError) as e:  # or no memory
