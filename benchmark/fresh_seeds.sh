@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's headline results, on seeds that no screen touched: `bash benchmark/fresh_seeds.sh ppo`
 # runs PPO (continuous, defaults; Humanoid with --no-value-clip, the users' command) on the five v4
-# MuJoCo tasks at 1M steps, seeds 21-25; `... trpo` runs TRPO (defaults) on them, seeds 21-23. Seed
+# MuJoCo tasks at 1M steps, seeds 21-25; `... trpo` runs TRPO (defaults) on them, seeds 21-23, and
+# evaluates the final policies with the mean action (as sb3-contrib's published results do). Seed
 # by seed, so that a partial sweep covers every task; a second invocation resumes it (sweep.py skips
 # finished runs, and resumes unfinished ones from their checkpoints).
 # The previous defaults' results (fresh_ppo, seeds 11-15; fresh_trpo, seeds 11-13) are this script's
@@ -27,6 +28,8 @@ elif [ "${1:-}" = trpo ]; then
     python benchmark/summarize.py runs/fresh21_trpo --out benchmark/results/fresh21_trpo --last 20
     python benchmark/training_stats.py runs/fresh21_trpo --out benchmark/results/fresh21_trpo_stats.md \
         --tags losses/kl losses/step_accepted losses/backtracks
+    bash benchmark/eval_runs.sh benchmark/results/fresh21_trpo_eval.md trpo_continuous.py \
+        runs/fresh21_trpo/*/
 else
     echo "usage: bash benchmark/fresh_seeds.sh ppo|trpo" >&2
     exit 2
