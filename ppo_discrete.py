@@ -285,11 +285,10 @@ def ppo_loss(new_log_probs, old_log_probs, advantages, values, old_values, retur
     v_loss = value_loss(values, old_values, returns, clip_eps, value_clip)
     entropy_mean = entropy.mean()
     loss = policy_loss + value_coef * v_loss - entropy_coef * entropy_mean
-    with torch.no_grad():
-        info = {"loss": loss, "policy_loss": policy_loss, "value_loss": v_loss,
-                "entropy": entropy_mean, "minibatch_approx_kl": (ratio - 1.0 - log_ratio).mean(),
-                "minibatch_old_approx_kl": (-log_ratio).mean(),
-                "clipfrac": ((ratio - 1.0).abs() > clip_eps).float().mean()}
+    info = {"loss": loss, "policy_loss": policy_loss, "value_loss": v_loss,
+            "entropy": entropy_mean, "minibatch_approx_kl": (ratio - 1.0 - log_ratio).mean(),
+            "minibatch_old_approx_kl": (-log_ratio).mean(),
+            "clipfrac": ((ratio - 1.0).abs() > clip_eps).float().mean()}
     return loss, {key: value.detach() for key, value in info.items()}
 
 
@@ -347,8 +346,7 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef, beta=Non
         loss.backward()
         # the global minibatch's gradient, and its KL: --target-kl decides alike on every rank
         run.average({}, [p.grad for p in params] + [info["minibatch_approx_kl"]])
-        max_norm = args.max_grad_norm or math.inf  # inf: measure the norm, clip nothing
-        grad_norms = grad_norms + nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
+        grad_norms += nn.utils.clip_grad_norm_(params, args.max_grad_norm or math.inf, foreach=True)
         optimizer.step()
         totals = totals + torch.stack(list(info.values())).double()
         steps += 1
