@@ -67,6 +67,8 @@
 # decided it); each time the runs were renamed vn__* and kl4__* before the next. Stage 4's score,
 # ppo_defaults_screen_score4.md, is screen_score.py's on the base and fl rows of Humanoid: fl passes
 # and is the default. Stage D did not run its Acrobot part: --norm-value was not chosen.
+# Stage 6: vnfl on Humanoid ended at 2436, 1593, 909 and 4478 (IQM 2015, 0.81 of fl's; worst seed
+# 0.87 of fl's), which fails (i); its Ant runs were stopped once that had decided it, and removed.
 # Run with STAGE=1 (the default), 2, 3, 4, 5, 6 or D, and the chosen flags in CHOICE for stages 2 and 3.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
 set -euo pipefail
