@@ -62,6 +62,16 @@
 #     fl being today's users' command; and (ii) on Ant over seeds 201-207 I(vn) >= 0.95 I(base)
 #     and w(vn) >= 0.8 w(base). Hopper (stage 1), Walker2d and HalfCheetah (stage 3) passed. If vn
 #     becomes the default, stage D decides ppo_discrete.py, and the result runs follow.
+#   Stage 7 (written after stage 6, and before stage 7's runs): does the floor cost the long run?
+#     At 10M steps (humanoid10m) it held the rate at 1e-4 from about 0.4M steps on, the KL after
+#     the update at 13-50x its target from 3M on. early: the floor for the first million steps
+#     only, then the KL rule alone (floor 1e-6, as before stage 4); every run of up to 1M steps
+#     stays as it is. Stage 4's fl runs of Humanoid (--no-value-clip, seeds 201 and 202) are each
+#     copied twice at their 1M-step checkpoint and resumed to 10M steps: floor10m with the floor,
+#     early10m with 1e-6. early becomes the default (a floor that holds for the first 1M steps)
+#     if on both seeds early10m's final return is at least floor10m's and its mean over the two
+#     is at least 1.05 times floor10m's; then the 10M result runs on seeds 21-22 again. Else the
+#     floor stays as it is.
 # What came of it (benchmark/README.md): stage 3 ran twice under the variant name "choice", with
 # CHOICE="--norm-value" and then "--adaptive-lr-target-kl 0.04" (stopped once Walker2d and Ant had
 # decided it); each time the runs were renamed vn__* and kl4__* before the next. Stage 4's score,
@@ -69,7 +79,7 @@
 # and is the default. Stage D did not run its Acrobot part: --norm-value was not chosen.
 # Stage 6: vnfl on Humanoid ended at 2436, 1593, 909 and 4478 (IQM 2015, 0.81 of fl's; worst seed
 # 0.87 of fl's), which fails (i); its Ant runs were stopped once that had decided it, and removed.
-# Run with STAGE=1 (the default), 2, 3, 4, 5, 6 or D, and the chosen flags in CHOICE for stages 2 and 3.
+# Run with STAGE=1 (the default), 2, 3, 4, 5, 6, 7 or D, and the chosen flags in CHOICE for stages 2 and 3.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -111,6 +121,28 @@ elif [ "$STAGE" = 6 ]; then
     sweep --envs Humanoid-v4 --seeds 201 202 203 204 \
         --variant "vnfl=--no-value-clip --norm-value --adaptive-lr-min 1e-4"
     sweep --envs Ant-v4 --seeds 204 205 206 207 --variant "base=" --variant "vn=--norm-value"
+elif [ "$STAGE" = 7 ]; then
+    python - <<'PY'  # the copies of fl's runs at 1M steps, their checkpoints' settings to 10M steps
+import os, shutil, torch
+for seed in (201, 202):
+    for variant, floor in (("floor10m", 1e-4), ("early10m", 1e-6)):
+        source = f"runs/ppo_defaults_screen/fl__Humanoid-v4__{seed}"
+        copy = f"runs/ppo_defaults_screen/{variant}__Humanoid-v4__{seed}"
+        if os.path.exists(copy):
+            continue
+        shutil.copytree(source, copy, ignore=shutil.ignore_patterns("DONE"))
+        checkpoint = torch.load(f"{copy}/checkpoint.pt", weights_only=True)
+        checkpoint["format"] = "ppo_continuous/5"  # /4 had no floor; fl's runs had it typed
+        checkpoint["args"].update(total_timesteps=10_000_000, adaptive_lr_min=floor)
+        torch.save(checkpoint, f"{copy}/checkpoint.pt")
+PY
+    for seed in 201 202; do
+        sweep --envs Humanoid-v4 --seeds $seed --variant "floor10m=" --variant "early10m="
+    done
+    python benchmark/summarize.py runs/$NAME --out benchmark/results/$NAME --last 20
+    python benchmark/training_stats.py runs/$NAME --out benchmark/results/${NAME}_stats10m.md \
+        --tags charts/learning_rate losses/kl losses/clipfrac charts/policy_std --bin-steps 1000000
+    exit
 elif [ "$STAGE" = D ]; then
     discrete() { python benchmark/sweep.py --name ppo_defaults_screen_discrete \
         --script ppo_discrete.py --jobs "$JOBS" --seeds 201 202 203 204 "$@"; }
