@@ -79,6 +79,11 @@
 # and is the default. Stage D did not run its Acrobot part: --norm-value was not chosen.
 # Stage 6: vnfl on Humanoid ended at 2436, 1593, 909 and 4478 (IQM 2015, 0.81 of fl's; worst seed
 # 0.87 of fl's), which fails (i); its Ant runs were stopped once that had decided it, and removed.
+# Stage 7 (seed 201): early10m ended at 8487, floor10m at 8675, which fails the rule, so the floor
+# stays; seed 202's pair was stopped at about 1.3M steps once that had decided it. Its statistics
+# by million steps are in ppo_defaults_screen_stats10m.md, made by training_stats.py on the two
+# runs' directories alone. Over 8-10M the mean return is higher without the floor (8521 and 8876
+# against 7485 and 7768); the rule reads the last 20 episodes.
 # Run with STAGE=1 (the default), 2, 3, 4, 5, 6, 7 or D, and the chosen flags in CHOICE for stages 2 and 3.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
 set -euo pipefail
