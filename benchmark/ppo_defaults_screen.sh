@@ -131,13 +131,6 @@ same = all([(e.step, e.value) for e in runs[0][t]] == [(e.step, e.value) for e i
 print(f"Walker2d-v4 seed 201, cap against base: {'identical' if same else 'NOT identical'} in "
       f"{len(tags)} tags")
 PY
-elif [ "$STAGE" = 8 ]; then
-    (cd benchmark && python screen_score.py results/$NAME.csv --base fl --envs Humanoid-v4 \
-        --worst-floor 0.9 --min-score 1.05 --out results/${NAME}_score8.md)
-elif [ "$STAGE" = 8b ]; then
-    (cd benchmark && python screen_score.py results/$NAME.csv --base base --envs Hopper-v4 \
-        Walker2d-v4 Ant-v4 HalfCheetah-v4 --worst-floor 0.8 --min-score 0.95 \
-        --out results/${NAME}_score8b.md)
 elif [ "$STAGE" = 6 ]; then
     sweep --envs Humanoid-v4 --seeds 201 202 203 204 \
         --variant "vnfl=--no-value-clip --norm-value --adaptive-lr-min 1e-4"
@@ -188,7 +181,14 @@ python benchmark/summarize.py runs/$NAME --out benchmark/results/$NAME --last 20
     --plot-tags charts/learning_rate losses/kl losses/clipfrac losses/mean_beyond_1
 python benchmark/training_stats.py runs/$NAME --out benchmark/results/${NAME}_stats.md \
     --tags charts/learning_rate losses/kl losses/clipfrac losses/mean_beyond_1
-if [ "$STAGE" = 6 ]; then
+if [ "$STAGE" = 8 ]; then
+    (cd benchmark && python screen_score.py results/$NAME.csv --base fl --envs Humanoid-v4 \
+        --worst-floor 0.9 --min-score 1.05 --out results/${NAME}_score8.md)
+elif [ "$STAGE" = 8b ]; then
+    (cd benchmark && python screen_score.py results/$NAME.csv --base base --envs Hopper-v4 \
+        Walker2d-v4 Ant-v4 HalfCheetah-v4 --worst-floor 0.8 --min-score 0.95 \
+        --out results/${NAME}_score8b.md)
+elif [ "$STAGE" = 6 ]; then
     (cd benchmark && python screen_score.py results/$NAME.csv --base fl --envs Humanoid-v4 \
         --worst-floor 0.9 --min-score 0.95 --out results/${NAME}_score6_humanoid.md)
     (cd benchmark && python screen_score.py results/$NAME.csv --base base --envs Ant-v4 \
