@@ -54,7 +54,7 @@ class Args:
     # adaptive, but constant with --objective kl-penalty (the PPO paper's: beta alone tracks the KL)
     lr_schedule: Optional[Literal["linear", "constant", "adaptive"]] = None
     adaptive_lr_target_kl: float = 0.02  # target KL(pi_old || pi_new) of --lr-schedule adaptive
-    adaptive_lr_min: float = 1e-4  # the adaptive rate's floor (without one Humanoid's rate sinks)
+    adaptive_lr_min: float = 2e-4  # the adaptive rate's floor (without one Humanoid's rate sinks)
     adaptive_lr_max: float = 1e-2  # the largest learning rate of --lr-schedule adaptive
     update_epochs: int = 10  # passes over the batch per iteration, in shuffled minibatches
     minibatch_size: int = 512  # samples per gradient step (under torchrun: in all)
