@@ -428,7 +428,8 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
     schedule = args.lr_schedule or ("constant" if args.objective == "kl-penalty" else "adaptive")
     start, lr, beta = 0, args.learning_rate, args.kl_penalty_beta
     if schedule == "adaptive" and not args.adaptive_lr_min <= lr <= args.adaptive_lr_max:
-        raise ValueError("--learning-rate must lie within --adaptive-lr-min and --adaptive-lr-max")
+        raise ValueError(f"--learning-rate must lie within --adaptive-lr-min and --adaptive-lr-max "
+                         f"([{args.adaptive_lr_min:g}, {args.adaptive_lr_max:g}]), got {lr:g}")
     if run.checkpoint is not None:  # episodes in progress restart, with random streams of their own
         agent.load_state_dict(run.checkpoint["agent"])
         optimizer.load_state_dict(run.checkpoint["optimizer"])
