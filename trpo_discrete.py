@@ -731,6 +731,8 @@ def check_args(args: RunArgs, device="cpu", checkpoint=None, world_size=1) -> No
     if batch_size % args.minibatch_size or args.total_timesteps < batch_size:
         raise UserError(f"the batch, --num-envs x --num-steps = {batch_size}, must be divisible by "
                         f"--minibatch-size and at most --total-timesteps")
+    if args.norm_adv and batch_size < 2:  # one advantage has no std
+        raise UserError("--norm-adv needs a batch (--num-envs x --num-steps) of at least 2")
     if args.num_envs % WORLD_SIZE or args.minibatch_size % WORLD_SIZE:
         raise UserError(f"--num-envs and --minibatch-size must divide by the {WORLD_SIZE} ranks")
     start = Run()
