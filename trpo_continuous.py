@@ -67,6 +67,7 @@ class Args:
     # normalization and episode ends
     norm_obs: bool = True  # normalize observations by running statistics shared by all envs
     norm_reward: bool = True  # scale rewards by the running std of the discounted return
+    norm_value: bool = False  # the critic fits the returns normalized by their running statistics
     bootstrap_truncated: bool = True  # truncation bootstraps from V(final obs); off: as termination
     # network
     hidden_sizes: tuple[int, ...] = (256, 256)  # hidden layer sizes of the actor and of the critic
@@ -175,10 +176,11 @@ def gaussian_entropy(log_std: torch.Tensor) -> torch.Tensor:
 
 
 class Agent(nn.Module):
-    def __init__(self, obs_dim: int, act_dim: int, hidden_sizes, log_std_init: float, norm_obs):
+    def __init__(self, obs_dim, act_dim, hidden_sizes, log_std_init, norm_obs, norm_value=False):
         super().__init__()
-        self.norm_obs = norm_obs
+        self.norm_obs, self.norm_value = norm_obs, norm_value
         self.obs_rms = RunningMeanStd((obs_dim,))  # in the state dict: checkpoints act as trained
+        self.value_rms = RunningMeanStd() if norm_value else None  # of the returns G
         self.critic = mlp(obs_dim, hidden_sizes, 1, out_gain=1.0)
         self.actor_mean = mlp(obs_dim, hidden_sizes, act_dim, out_gain=0.01)
         self.actor_log_std = nn.Parameter(torch.full((act_dim,), float(log_std_init)))
@@ -192,7 +194,13 @@ class Agent(nn.Module):
         return ((obs - self.obs_rms.mean) / torch.sqrt(self.obs_rms.var + 1e-8)).clamp(-10.0, 10.0)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.critic(obs).squeeze(-1)
+        """V(s); with norm_value the critic's output f fits (G - mean) / std: V = f std + mean."""
+        value = self.critic(obs).squeeze(-1)
+        return value * self.value_std() + self.value_rms.mean if self.norm_value else value
+
+    def value_std(self):
+        """The scale of the critic's targets: the running std of the returns, or 1."""
+        return torch.sqrt(self.value_rms.var + 1e-8) if self.norm_value else 1.0
 
     def policy(self, obs: torch.Tensor):
         """pi(.|s) = N(mu(s), sigma^2): mu(s) and log sigma."""
@@ -432,11 +440,11 @@ def trpo_update(agent, critic_optimizer, batch: dict, args: Args, run=Run()) -> 
         nn.utils.vector_to_parameters(theta, policy_params)
     # 4. Critic: update_epochs passes over the batch in shuffled minibatches
     params, size = critic_optimizer.param_groups[0]["params"], args.minibatch_size // run.world_size
-    value_losses, grad_norm = [], 0.0
+    value_losses, grad_norm, scale = [], 0.0, agent.value_std()  # the loss in the critic's units
     for _ in range(args.update_epochs):
         for index in torch.randperm(len(obs), device=obs.device).view(-1, size):
-            v_loss = value_loss(agent.value(obs[index]), batch["values"][index],
-                                batch["returns"][index], args.clip_eps, args.value_clip)
+            v_loss = value_loss(agent.value(obs[index]) / scale, batch["values"][index] / scale,
+                                batch["returns"][index] / scale, args.clip_eps, args.value_clip)
             critic_optimizer.zero_grad(set_to_none=True)
             v_loss.backward()
             run.average({}, [p.grad for p in params])  # the global minibatch's gradient
@@ -468,7 +476,7 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
     num_envs, batch_size = args.num_envs // run.world_size, args.num_envs * args.num_steps
     envs = make_envs(args.env_id, num_envs, run.video_dir, args.scale_actions)
     agent = Agent(envs.single_observation_space.shape[0], envs.single_action_space.shape[0],
-                  args.hidden_sizes, args.log_std_init, args.norm_obs).to(device)
+                  args.hidden_sizes, args.log_std_init, args.norm_obs, args.norm_value).to(device)
     critic_optimizer = torch.optim.Adam(agent.critic.parameters(), lr=args.learning_rate, eps=1e-5,
                                         fused=True)
     reward_scaler = RewardScaler(num_envs, args.gamma).to(device)
@@ -507,6 +515,9 @@ def train(args: Args, device="cpu", run=Run()) -> Agent:
             rollout["rewards"], rollout["values"], rollout["next_values"], rollout["dones"],
             args.gamma, args.gae_lambda)
         batch = {key: value.flatten(0, 1) for key, value in rollout.items()}
+        if args.norm_value:  # the statistics of the targets the critic fits next
+            agent.value_rms.update(batch["returns"])
+            run.merge(agent.value_rms)
         # 3. Update: one trust-region step of the policy, then the critic
         stats = trpo_update(agent, critic_optimizer, batch, args, run)
         # 4. Report the iteration to the run: it logs, checkpoints and says whether to stop
@@ -710,7 +721,7 @@ def load_policy(path: str, device: str = "cpu"):
         low, high = env.action_space.low, env.action_space.high
         env.close()
         agent = Agent(env.observation_space.shape[0], len(low), args.hidden_sizes,
-                      args.log_std_init, args.norm_obs).to(device)
+                      args.log_std_init, args.norm_obs, args.norm_value).to(device)
         agent.load_state_dict(checkpoint["agent"])
 
     @torch.inference_mode()

@@ -191,3 +191,19 @@ def test_kl_per_action_dim_bounds_the_mean_over_action_dimensions_as_sb3_contrib
     assert stats["kl"] == pytest.approx(summed, rel=1e-5) and summed <= 0.01
     stats, summed = step(True)
     assert stats["kl"] == pytest.approx(summed / 2, rel=1e-5) and stats["kl"] <= 0.01 < summed
+
+
+def test_norm_value_denormalizes_the_critic_and_fits_in_its_units():
+    torch.manual_seed(0)
+    agent = trpo.Agent(3, 2, (8,), 0.0, norm_obs=False, norm_value=True)
+    agent.value_rms.mean.fill_(5.0)
+    agent.value_rms.var.fill_(4.0)  # std 2
+    batch = tiny_batch(agent)
+    with torch.no_grad():
+        f = agent.critic(batch["obs"]).squeeze(-1)
+        torch.testing.assert_close(agent.value(batch["obs"]), f * 2.0 + 5.0)
+    # the critic's loss is in its units: 0.5 mean(((V - G) / std)^2) = 0.5 mean((f - (G - 5) / 2)^2)
+    by_hand = 0.5 * (f - (batch["returns"] - 5.0) / 2.0).square().mean().item()
+    args = replace(trpo.Args(), minibatch_size=64, update_epochs=1)
+    stats = trpo.trpo_update(agent, torch.optim.SGD(agent.critic.parameters(), lr=0.0), batch, args)
+    assert stats["value_loss"] == pytest.approx(by_hand, rel=1e-5)
