@@ -81,6 +81,20 @@
 #     (ii) Then Hopper (201-204) and Walker2d, Ant, HalfCheetah (201-203) against base (today's
 #     defaults there, where 1e-4 never bound): fl2 becomes the default if on each I(fl2) >= 0.95
 #     I(base) and w(fl2) >= 0.8 w(base); then the result runs on seeds 21-25 and at 10M.
+#   Stage 9 (written after stage 8, and before stage 9's runs): does the 2e-4 floor cost the long
+#     run? At 10M steps the default's result run on seed 21 (humanoid10m) held the rate at 2e-4
+#     throughout; from 4M steps on the KL after the update was 2-6 (target 0.02) and the undo guard
+#     undid 30-83% of the updates, so the floor and the guard worked against each other. early2:
+#     the floor of 2e-4 for the first million steps only, then the KL rule alone (floor 1e-6);
+#     every run of up to 1M steps stays as it is. Stage 8's fl2 runs of Humanoid (seeds 201, 202)
+#     are each copied twice at their 1M-step checkpoint and resumed to 10M steps: fl2-10m with the
+#     floor, early2-10m with 1e-6; seed 201's pair first. m(v, s): the mean training return of
+#     variant v on seed s over 9-10M steps (training_stats.py, 1M-step parts; every episode, so
+#     less noisy than the last 20). early2 becomes the default (a floor that holds for the first
+#     1M steps) if on both seeds m(early2-10m) >= m(fl2-10m), and the mean over the two seeds of
+#     early2-10m's final return (last 20 episodes) is at least 0.95 times fl2-10m's; then the 10M
+#     result runs on seeds 21-22 again. Else the floor stays as it is. The screen stops once seed
+#     201's pair has decided it (m(early2-10m) < m(fl2-10m) on seed 201 fails the rule).
 # What came of it (benchmark/README.md): stage 3 ran twice under the variant name "choice", with
 # CHOICE="--norm-value" and then "--adaptive-lr-target-kl 0.04" (stopped once Walker2d and Ant had
 # decided it); each time the runs were renamed vn__* and kl4__* before the next. Stage 4's score,
@@ -97,7 +111,7 @@
 # and (ii): Hopper and Walker2d are the baseline's runs, bit for bit (the floor never bound); Ant
 # 3200, 2337, 3008 (0.96 / 0.83), HalfCheetah 5339, 6657, 4428 (1.11 / 1.12). The floor is 2e-4
 # by default since; the result runs on seeds 21-25 and at 10M follow.
-# Run with STAGE=1 (the default), 2 to 8, 8b or D, and the chosen flags in CHOICE for stages 2 and 3.
+# Run with STAGE=1 (the default), 2 to 9, 8b or D, and the chosen flags in CHOICE for stages 2 and 3.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -160,6 +174,35 @@ PY
     python benchmark/summarize.py runs/$NAME --out benchmark/results/$NAME --last 20
     python benchmark/training_stats.py runs/$NAME --out benchmark/results/${NAME}_stats10m.md \
         --tags charts/learning_rate losses/kl losses/clipfrac charts/policy_std --bin-steps 1000000
+    exit
+elif [ "$STAGE" = 9 ]; then
+    python - <<'PY'  # the copies of fl2's runs at 1M steps, their checkpoints' settings to 10M steps
+import os, shutil, torch
+for seed in (201, 202):
+    for variant, floor in (("fl2-10m", 2e-4), ("early2-10m", 1e-6)):
+        source = f"runs/ppo_defaults_screen/fl2__Humanoid-v4__{seed}"
+        copy = f"runs/ppo_defaults_screen/{variant}__Humanoid-v4__{seed}"
+        if os.path.exists(copy):
+            continue
+        shutil.copytree(source, copy, ignore=shutil.ignore_patterns("DONE"))
+        checkpoint = torch.load(f"{copy}/checkpoint.pt", weights_only=True)
+        checkpoint["args"].update(total_timesteps=10_000_000, adaptive_lr_min=floor)
+        torch.save(checkpoint, f"{copy}/checkpoint.pt")
+PY
+    for seed in ${SEEDS:-201 202}; do
+        sweep --envs Humanoid-v4 --seeds $seed --variant "fl2-10m=" --variant "early2-10m="
+    done
+    for seed in ${SEEDS:-201 202}; do  # each pair alone: m(v, s) is its episodic_return, 9-10M
+        mkdir -p runs/stage9/$seed
+        for run in runs/$NAME/{fl2-10m,early2-10m}__Humanoid-v4__$seed; do
+            if [ -d "$run" ]; then ln -sfn "$PWD/$run" runs/stage9/$seed/; fi
+        done
+        python benchmark/training_stats.py runs/stage9/$seed --bin-steps 1000000 \
+            --out benchmark/results/${NAME}_stats10m2_$seed.md \
+            --tags charts/episodic_return charts/learning_rate losses/kl losses/clipfrac \
+            losses/update_undone charts/policy_std
+    done
+    python benchmark/summarize.py runs/stage9/* --out benchmark/results/${NAME}9 --last 20
     exit
 elif [ "$STAGE" = 8 ]; then  # (i); STAGE=8b runs (ii)
     sweep --envs Humanoid-v4 --seeds 201 202 203 204 \
