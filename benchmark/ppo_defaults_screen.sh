@@ -111,7 +111,7 @@
 # and (ii): Hopper and Walker2d are the baseline's runs, bit for bit (the floor never bound); Ant
 # 3200, 2337, 3008 (0.96 / 0.83), HalfCheetah 5339, 6657, 4428 (1.11 / 1.12). The floor is 2e-4
 # by default since; the result runs on seeds 21-25 and at 10M follow.
-# Run with STAGE=1 (the default), 2 to 9, 8b or D, and the chosen flags in CHOICE for stages 2 and 3.
+# Run with STAGE=1 (the default), 2 to 9, 8b or D, and the chosen flags in CHOICE for stages 2, 3.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -176,7 +176,7 @@ PY
         --tags charts/learning_rate losses/kl losses/clipfrac charts/policy_std --bin-steps 1000000
     exit
 elif [ "$STAGE" = 9 ]; then
-    python - <<'PY'  # the copies of fl2's runs at 1M steps, their checkpoints' settings to 10M steps
+    python - <<'PY'  # copies of fl2's runs at 1M steps, their checkpoints' settings to 10M steps
 import os, shutil, torch
 for seed in (201, 202):
     for variant, floor in (("fl2-10m", 2e-4), ("early2-10m", 1e-6)):
