@@ -20,4 +20,4 @@ python benchmark/training_stats.py "runs/$name" --bin-steps 1000000 \
     --out "benchmark/results/${name}_stats.md" \
     --tags charts/episodic_return losses/kl losses/clipfrac charts/learning_rate charts/policy_std
 bash benchmark/eval_runs.sh "benchmark/results/${name}_eval.md" ppo_continuous.py \
-    "runs/$name"/default-no-value-clip__*
+    "runs/$name"/default-no-value-clip__*/
