@@ -119,6 +119,24 @@ JOBS="${JOBS:-2}"
 STAGE="${STAGE:-1}"
 NAME=ppo_defaults_screen
 sweep() { python benchmark/sweep.py --name $NAME --script ppo_continuous.py --jobs "$JOBS" "$@"; }
+copies_to_10m() {  # SOURCE VARIANT=FLOOR...: SOURCE's Humanoid runs (seeds 201, 202), copied at
+    # their 1M-step checkpoint as each VARIANT, whose checkpoint's settings go on to 10M steps there
+    python - "$@" <<'PY'
+import os, shutil, sys, torch
+source, variants = sys.argv[1], [argument.split("=") for argument in sys.argv[2:]]
+for seed in (201, 202):
+    for variant, floor in variants:
+        copy = f"runs/ppo_defaults_screen/{variant}__Humanoid-v4__{seed}"
+        if os.path.exists(copy):
+            continue
+        shutil.copytree(f"runs/ppo_defaults_screen/{source}__Humanoid-v4__{seed}", copy,
+                        ignore=shutil.ignore_patterns("DONE"))
+        checkpoint = torch.load(f"{copy}/checkpoint.pt", weights_only=True)
+        checkpoint["format"] = "ppo_continuous/5"  # /4 had no floor; stage 4's fl runs typed it
+        checkpoint["args"].update(total_timesteps=10_000_000, adaptive_lr_min=float(floor))
+        torch.save(checkpoint, f"{copy}/checkpoint.pt")
+PY
+}
 if [ "$STAGE" = 1 ]; then
     sweep --envs Humanoid-v4 --seeds 201 202 203 204 \
         --variant "base=--no-value-clip" \
@@ -154,20 +172,7 @@ elif [ "$STAGE" = 6 ]; then
         --variant "vnfl=--no-value-clip --norm-value --adaptive-lr-min 1e-4"
     sweep --envs Ant-v4 --seeds 204 205 206 207 --variant "base=" --variant "vn=--norm-value"
 elif [ "$STAGE" = 7 ]; then
-    python - <<'PY'  # the copies of fl's runs at 1M steps, their checkpoints' settings to 10M steps
-import os, shutil, torch
-for seed in (201, 202):
-    for variant, floor in (("floor10m", 1e-4), ("early10m", 1e-6)):
-        source = f"runs/ppo_defaults_screen/fl__Humanoid-v4__{seed}"
-        copy = f"runs/ppo_defaults_screen/{variant}__Humanoid-v4__{seed}"
-        if os.path.exists(copy):
-            continue
-        shutil.copytree(source, copy, ignore=shutil.ignore_patterns("DONE"))
-        checkpoint = torch.load(f"{copy}/checkpoint.pt", weights_only=True)
-        checkpoint["format"] = "ppo_continuous/5"  # /4 had no floor; fl's runs had it typed
-        checkpoint["args"].update(total_timesteps=10_000_000, adaptive_lr_min=floor)
-        torch.save(checkpoint, f"{copy}/checkpoint.pt")
-PY
+    copies_to_10m fl floor10m=1e-4 early10m=1e-6
     for seed in 201 202; do
         sweep --envs Humanoid-v4 --seeds $seed --variant "floor10m=" --variant "early10m="
     done
@@ -176,19 +181,7 @@ PY
         --tags charts/learning_rate losses/kl losses/clipfrac charts/policy_std --bin-steps 1000000
     exit
 elif [ "$STAGE" = 9 ]; then
-    python - <<'PY'  # copies of fl2's runs at 1M steps, their checkpoints' settings to 10M steps
-import os, shutil, torch
-for seed in (201, 202):
-    for variant, floor in (("fl2-10m", 2e-4), ("early2-10m", 1e-6)):
-        source = f"runs/ppo_defaults_screen/fl2__Humanoid-v4__{seed}"
-        copy = f"runs/ppo_defaults_screen/{variant}__Humanoid-v4__{seed}"
-        if os.path.exists(copy):
-            continue
-        shutil.copytree(source, copy, ignore=shutil.ignore_patterns("DONE"))
-        checkpoint = torch.load(f"{copy}/checkpoint.pt", weights_only=True)
-        checkpoint["args"].update(total_timesteps=10_000_000, adaptive_lr_min=floor)
-        torch.save(checkpoint, f"{copy}/checkpoint.pt")
-PY
+    copies_to_10m fl2 fl2-10m=2e-4 early2-10m=1e-6
     for seed in ${SEEDS:-201 202}; do
         sweep --envs Humanoid-v4 --seeds $seed --variant "fl2-10m=" --variant "early2-10m="
     done

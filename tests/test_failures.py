@@ -118,8 +118,9 @@ def test_non_finite_and_out_of_range_numbers_are_refused(name, cli, in_tmp):
     one_error_line(cli("--num-envs", "3", "--num-steps", "5", "--minibatch-size", "4"),
                    "must be divisible by --minibatch-size")
     one_error_line(cli(*tiny(name, "--total-timesteps", "64")), "at most --total-timesteps")
-    one = ["--minibatch-size", "1"]  # TRPO: a batch of 1 (its critic minibatch then must be 1)
-    one += [] if name.startswith("ppo") else ["--num-steps", "1", "--num-envs", "1"]
+    one = ["--minibatch-size", "1"]  # PPO: one sample a minibatch
+    if name.startswith("trpo"):  # TRPO normalizes over the batch: one env, one step
+        one += ["--num-steps", "1", "--num-envs", "1"]
     one_error_line(cli(*one), "--norm-adv needs")  # the std of one advantage is NaN
     assert not os.path.exists(in_tmp / "runs")
 
