@@ -18,6 +18,7 @@ python benchmark/summarize.py "runs/$name" --out "benchmark/results/$name" --las
     --plot-tags losses/kl losses/clipfrac charts/learning_rate charts/policy_std
 python benchmark/training_stats.py "runs/$name" --bin-steps 1000000 \
     --out "benchmark/results/${name}_stats.md" \
-    --tags charts/episodic_return losses/kl losses/clipfrac charts/learning_rate charts/policy_std
+    --tags charts/episodic_return losses/kl losses/clipfrac charts/learning_rate charts/policy_std \
+    losses/update_undone
 bash benchmark/eval_runs.sh "benchmark/results/${name}_eval.md" ppo_continuous.py \
     "runs/$name"/default-no-value-clip__*/
