@@ -111,6 +111,8 @@
 # and (ii): Hopper and Walker2d are the baseline's runs, bit for bit (the floor never bound); Ant
 # 3200, 2337, 3008 (0.96 / 0.83), HalfCheetah 5339, 6657, 4428 (1.11 / 1.12). The floor is 2e-4
 # by default since; the result runs on seeds 21-25 and at 10M follow.
+# Stage 9, seed 201: m(early2-10m) 7076 against m(fl2-10m) 3154 (final 20 episodes 6050 against
+# 3869): seed 201 passes; seed 202's pair decides it.
 # Run with STAGE=1 (the default), 2 to 9, 8b or D, and the chosen flags in CHOICE for stages 2, 3.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
 set -euo pipefail
