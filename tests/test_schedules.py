@@ -98,6 +98,18 @@ def test_training_loop_lowers_the_learning_rate_when_the_kl_is_above_twice_the_t
     assert logged(run_dir, "charts/learning_rate") == pytest.approx(by_hand, rel=1e-6)
 
 
+def test_the_rate_floor_holds_for_adaptive_lr_min_steps_only(in_tmp):
+    # The run above, with the floor held for the first 256 steps: it bounds the adaptation after the
+    # first iteration (128 steps), not after the second (256), so by hand 3e-4, 2e-4, then 2e-4 / 1.5
+    # and 2e-4 / 1.5^2 under the floor of 1e-6.
+    argv = SCRIPT_CONFIG["ppo_continuous"]["tiny"] + [
+        "--minibatch-size", "128", "--update-epochs", "1", "--total-timesteps", "512",
+        "--adaptive-lr-target-kl", "1e-9", "--adaptive-lr-min-steps", "256", "--run-name", "early"]
+    assert load("ppo_continuous").main(argv) == 0
+    assert logged(in_tmp / "runs" / "early", "charts/learning_rate") == pytest.approx(
+        [3e-4, 2e-4, 4e-4 / 3, 8e-4 / 9], rel=1e-6)
+
+
 def test_adaptive_learning_rate_stops_at_adaptive_lr_max(module, in_tmp):
     # Every post-update KL is far below half of the target 1e3, so the rate would grow by 1.5 per update
     # (3e-4, 4.5e-4, 6.75e-4, ...); --adaptive-lr-max 6e-4 holds it there from the third iteration on.
