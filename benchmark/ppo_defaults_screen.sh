@@ -112,7 +112,8 @@
 # 3200, 2337, 3008 (0.96 / 0.83), HalfCheetah 5339, 6657, 4428 (1.11 / 1.12). The floor is 2e-4
 # by default since; the result runs on seeds 21-25 and at 10M follow.
 # Stage 9, seed 201: m(early2-10m) 7076 against m(fl2-10m) 3154 (final 20 episodes 6050 against
-# 3869): seed 201 passes; seed 202's pair decides it.
+# 3869); seed 202: 8916 against 6341 (final 9895 against 7397). early2 passes: the floor holds for
+# the first 1M steps (--adaptive-lr-min-steps); the 10M result runs on seeds 21-22 follow.
 # Run with STAGE=1 (the default), 2 to 9, 8b or D, and the chosen flags in CHOICE for stages 2, 3.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
 set -euo pipefail
