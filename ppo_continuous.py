@@ -55,7 +55,7 @@ class Args:
     lr_schedule: Optional[Literal["linear", "constant", "adaptive"]] = None
     adaptive_lr_target_kl: float = 0.02  # target KL(pi_old || pi_new) of --lr-schedule adaptive
     adaptive_lr_min: float = 2e-4  # the adaptive rate's floor (without one Humanoid's rate sinks)
-    adaptive_lr_min_steps: int = 1_000_000  # the floor's steps; then 1e-6 (later, it fights the KL)
+    adaptive_lr_min_steps: int = 1_000_000  # steps the floor holds; then 1e-6 (long runs need less)
     adaptive_lr_max: float = 1e-2  # the largest learning rate of --lr-schedule adaptive
     update_epochs: int = 10  # passes over the batch per iteration, in shuffled minibatches
     minibatch_size: int = 512  # samples per gradient step (under torchrun: in all)
