@@ -824,7 +824,7 @@ def cli() -> None:
     except RuntimeError as e:  # under torchrun: a rank that died leaves the others mid-collective
         if WORLD_SIZE == 1 or "Connection" not in str(e):
             raise
-        print(f"error: rank {RANK} stops: another rank has stopped", file=sys.stderr, flush=True)
+        os.write(2, f"error: rank {RANK} stops: another rank has stopped\n".encode())  # atomic
         os._exit(1)
     if dist.is_initialized():  # exit without the interpreter's shutdown, in which gloo's threads,
         dist.destroy_process_group()  # still releasing the last collective's tensors, can abort
