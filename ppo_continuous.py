@@ -516,6 +516,9 @@ class RunArgs(Args):
 
 RUN_FLAGS = {f.name for f in fields(RunArgs)} - {f.name for f in fields(Args)}  # with --resume
 EVAL_FLAGS = {"cuda", "eval_checkpoint", "eval_episodes", "capture_video", "seed"}  # evaluation's
+POSITIVE = {"total_timesteps", "num_envs", "num_steps", "update_epochs", "minibatch_size",
+            "clip_eps", "learning_rate", "adaptive_lr_target_kl", "adaptive_lr_max", "target_kl",
+            "kl_penalty_target", "kl_penalty_beta", "hidden_sizes", "eval_episodes"}
 RANK, WORLD_SIZE = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))  # torchrun
 CHECKPOINT_FORMAT = "ppo_continuous/5"
 
@@ -704,18 +707,16 @@ def check_args(args: RunArgs, device="cpu", checkpoint=None, world_size=1) -> No
         env = gym.make(args.env_id)  # gymnasium says what is wrong with an unknown id
     except Exception as e:
         raise UserError(f"cannot make {args.env_id}: {e}".splitlines()[0]) from None
-    observations, actions = env.observation_space, env.action_space
-    flat_box = isinstance(observations, gym.spaces.Box) and len(observations.shape) == 1
-    if not flat_box or not isinstance(actions, gym.spaces.Box) or len(actions.shape) != 1:
+    spaces = (env.observation_space, env.action_space)
+    if not all(isinstance(space, gym.spaces.Box) and len(space.shape) == 1 for space in spaces):
         raise UserError(f"{args.env_id}: this script needs flat Box actions and observations "
                         f"(ppo_discrete.py takes Discrete actions)")
-    if args.scale_actions and not np.isfinite([actions.low, actions.high]).all():
+    if args.scale_actions and not np.isfinite([env.action_space.low, env.action_space.high]).all():
         raise UserError(f"--scale-actions needs finite action bounds; {args.env_id}'s are not")
     env.close()
-    for name, value in {**asdict(args), "hidden_sizes": min(args.hidden_sizes, default=0)}.items():
+    numbers = {key: value for key, value in asdict(args).items() if isinstance(value, (int, float))}
+    for name, value in {**numbers, "hidden_sizes": min(args.hidden_sizes, default=0)}.items():
         flag = f"--{name.replace('_', '-')}"
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue
         if not math.isfinite(value):
             raise UserError(f"{flag} must be a finite number, got {value}")
         if (value < 0 and name != "log_std_init") or (value == 0 and name in POSITIVE):
@@ -743,16 +744,10 @@ def check_args(args: RunArgs, device="cpu", checkpoint=None, world_size=1) -> No
         torch.use_deterministic_algorithms(deterministic)
 
 
-POSITIVE = {"total_timesteps", "num_envs", "num_steps", "update_epochs", "minibatch_size",
-            "clip_eps", "learning_rate", "adaptive_lr_target_kl", "adaptive_lr_max", "target_kl",
-            "kl_penalty_target", "kl_penalty_beta", "hidden_sizes", "eval_episodes"}
-
-
 def main(argv: list) -> int:
     """Train, resume or evaluate as the command line says; returns the exit status."""
     args = tyro.cli(RunArgs, args=argv)
-    # TensorBoard's writer thread hands a failed write (a full disk) on to this one, which says it
-    threading.excepthook = lambda hook: (
+    threading.excepthook = lambda hook: (  # quiet: TensorBoard's failed write re-raises in main()
         isinstance(hook.exc_value, OSError) and "tensorboard" in type(hook.thread).__module__
         or threading.__excepthook__(hook))
     warnings.filterwarnings("ignore", message=r".*The environment \S+-v4 is out of date")
