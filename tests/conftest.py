@@ -89,7 +89,7 @@ def scalars(run_dir):
             for tag in accumulator.Tags()["scalars"]}
 
 
-CPU_NOTICE = "no GPU for this process: running on CPU"
+CPU_NOTICE = "more processes than GPUs on this machine: running on CPU"
 
 
 class CounterEnv(gym.Env):
