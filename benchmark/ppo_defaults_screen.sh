@@ -125,6 +125,9 @@
 # Stage 9, seed 201: m(early2-10m) 7076 against m(fl2-10m) 3154 (final 20 episodes 6050 against
 # 3869); seed 202: 8916 against 6341 (final 9895 against 7397). early2 passes: the floor holds for
 # the first 1M steps (--adaptive-lr-min-steps); the 10M result runs on seeds 21-22 follow.
+# Stage 10 (i): bc fails. Hopper 2415, 2430, 476, 3072 (IQM 2423, 1.38 of base10's; worst seed
+# 0.61 of base10's 780). base10 reproduced stage 1's base runs exactly (2859, 2167, 780, 1356): this
+# machine computes the same numbers as the one before it. losses/mean_beyond_1 stayed near 9%.
 # Run with STAGE=1 (the default), 2 to 10, 8b, 10b or D, and the chosen flags in CHOICE for stages
 # 2 and 3.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
