@@ -68,7 +68,6 @@ class Args:
     value_clip: bool = True  # clip the value update around the old values (OpenAI baselines)
     value_coef: float = 0.5  # coefficient c1 of the value loss
     entropy_coef: float = 0.0  # coefficient c2 of the entropy bonus
-    mean_bound_coef: float = 0.0  # c3 of the penalty on means past +-1.1 (see ppo_update)
     anneal_entropy: bool = False  # anneal the entropy coefficient linearly to 0
     kl_penalty_target: float = 0.01  # target KL d_targ of --objective kl-penalty
     kl_penalty_beta: float = 1.0  # initial penalty coefficient beta of --objective kl-penalty
@@ -358,9 +357,7 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef, beta=Non
     """Gradient steps on ppo_loss. Returns the minibatches' mean info and gradient norm (before
     clipping), with kl: d = KL(pi_old || pi_new) of the batch after the update, mean_beyond_1: the
     share of means mu outside [-1, 1] (with --scale-actions, the env's bounds), and the epochs run
-    (fewer if --target-kl stops them). N ranks: minibatch_size / N samples of each rank's batch.
-    The loss adds c3 mean_s sum_i max(|mu_i(s)| - 1.1, 0)^2: the env clips a mean past its bounds
-    (+-1 with --scale-actions), and the surrogate alone does not pull it back."""
+    (fewer if --target-kl stops them). N ranks: minibatch_size / N samples of each rank's batch."""
     params, size = optimizer.param_groups[0]["params"], args.minibatch_size // run.world_size
     scale = agent.value_std()  # the value loss is in the units the critic fits
     totals, grad_norms, steps = 0.0, 0.0, 0  # summed on the device, read once
@@ -377,9 +374,6 @@ def ppo_update(agent, optimizer, batch: dict, args: Args, entropy_coef, beta=Non
             new_log_probs, batch["log_probs"][index], advantages, values / scale,
             batch["values"][index] / scale, batch["returns"][index] / scale, entropy,
             args.clip_eps, args.value_coef, entropy_coef, args.value_clip, beta)
-        if args.mean_bound_coef:
-            beyond = (agent.policy(obs)[0].abs() - 1.1).clamp_min(0.0)
-            loss = loss + args.mean_bound_coef * beyond.square().sum(-1).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         # the global minibatch's gradient, and its KL: --target-kl decides alike on every rank

@@ -135,19 +135,3 @@ def test_norm_value_denormalizes_the_critic_and_fits_in_its_units():
     with torch.no_grad():
         share = (agent.actor_mean(batch["obs"]).abs() > 1).float().mean().item()
     assert stats["mean_beyond_1"] == pytest.approx(share)
-
-
-def test_mean_bound_coef_pulls_a_mean_past_the_bounds_back():
-    # The actor's output layer with zero weights and biases (2.0, -0.5): mu(s) = (2.0, -0.5) for every s.
-    # The penalty c mean_s sum_i max(|mu_i| - 1.1, 0)^2 = c 0.9^2 has gradient 2 * 0.9 c on the first bias
-    # and 0 on the second; one SGD step (rate 1, no gradient clipping) moves the biases by that much more.
-    def biases_after(coef):
-        agent, batch = small_gaussian_batch()
-        with torch.no_grad():
-            agent.actor_mean[-1].weight.zero_()
-            agent.actor_mean[-1].bias.copy_(torch.tensor([2.0, -0.5]))
-        args = replace(ppo.Args(), minibatch_size=64, update_epochs=1, max_grad_norm=0.0, mean_bound_coef=coef)
-        ppo.ppo_update(agent, torch.optim.SGD(agent.parameters(), lr=1.0), batch, args, entropy_coef=0.0)
-        return agent.actor_mean[-1].bias.detach()
-
-    torch.testing.assert_close(biases_after(0.5) - biases_after(0.0), torch.tensor([-0.9, 0.0]))
