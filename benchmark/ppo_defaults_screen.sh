@@ -96,8 +96,8 @@
 #     result runs on seeds 21-22 again. Else the floor stays as it is. The screen stops once seed
 #     201's pair has decided it (m(early2-10m) < m(fl2-10m) on seed 201 fails the rule).
 #   Stage 10 (written after stage 9, and before stage 10's runs): bc  --mean-bound-coef 1 (a flag
-#     at 100bdfe, gone since it failed stage 10): the
-#     loss pulls an action mean past +-1.1 back. With --scale-actions the env clips actions at +-1,
+#     at 100bdfe, gone since it failed stage 10): the loss pulls an action mean past +-1.1 back.
+#     With --scale-actions the env clips actions at +-1,
 #     so past it the surrogate does not pull a mean back; losses/mean_beyond_1 reached 10% on
 #     Hopper, under 1% on Humanoid. At 1, a mean 1 past the soft bound feels a pull of 2 per
 #     sample, about the surrogate's |A| / sigma (normalized advantages, sigma near 0.3). The runs
