@@ -13,6 +13,9 @@ directory, a run in progress holds a file <run>.RUNNING (its sweep's pid), so se
 started on the same runs share them out, and writes its console to <run>.stdout.log, which is appended
 to the run's stdout.log when it exits. Arguments after "--" go to every run. --torchrun N runs each
 run data-parallel under `torchrun --standalone --nproc_per_node N` (a run then uses N cores).
+Each run gets one torch thread (OMP_NUM_THREADS=1) unless OMP_NUM_THREADS is set: the README's
+results are one thread's, and runs at once that each take every core slow each other down
+(benchmark/results/parallel_threads.md).
 """
 
 import argparse
@@ -88,7 +91,8 @@ def run_claimed(script: str, run_name: str, run_dir: str, argv: list, checkpoint
     with open(run_dir + ".stdout.log", "w") as log:
         log.write(f"$ {shlex.join(command)}\n")
         log.flush()
-        code = subprocess.call(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+        code = subprocess.call(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
     elapsed = time.time() - start
     os.makedirs(run_dir, exist_ok=True)  # a run that failed before creating it still keeps its log
     with open(run_dir + ".stdout.log") as console, open(os.path.join(run_dir, "stdout.log"), "a") as log:

@@ -5,7 +5,7 @@
 # process: the runs must end within that spread. One run at a time (each uses every core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-unset OMP_NUM_THREADS
+export OMP_NUM_THREADS="$(getconf _NPROCESSORS_ONLN)"  # every core, as the script's own default
 python benchmark/sweep.py --name threads_halfcheetah --script ppo_continuous.py --envs HalfCheetah-v4 \
     --seeds 11 12 13 --jobs 1
 python benchmark/summarize.py runs/threads_halfcheetah --out benchmark/results/threads_halfcheetah \

@@ -365,3 +365,21 @@ def test_screen_score_median_of_three_seeds(tmp_path, monkeypatch, capsys):
     # medians 300 against 200: 1.5; worst 90 >= 0.8 x 100
     assert "| c | A | 3 | 300 (base 200) | 90 (base 100) | 1.500 | 0.900 |" in out
     assert "- c: score 1.500 on 1 task(s); worst seeds held (floor 0.8 x base's): **passes**" in out
+
+
+@pytest.mark.parametrize("caller, child", [(None, "1"), ("2", "2")])
+def test_sweep_gives_each_run_one_thread_unless_told(tmp_path, monkeypatch, caller, child):
+    """The README's results are one torch thread's: a sweep's runs get OMP_NUM_THREADS=1, or the
+    caller's value where it set one."""
+    import sweep
+    script = tmp_path / "print_threads.py"
+    script.write_text("import os\nprint('threads', os.environ.get('OMP_NUM_THREADS'))\n")
+    monkeypatch.setattr(sweep, "ROOT", str(tmp_path))
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    if caller:
+        monkeypatch.setenv("OMP_NUM_THREADS", caller)
+    monkeypatch.setattr(sys, "argv", ["sweep.py", "--name", "t", "--script", str(script),
+                                      "--envs", "Toy-v0", "--seeds", "1", "--jobs", "1"])
+    assert sweep.main() == 0
+    log = (tmp_path / "runs" / "t" / "default__Toy-v0__1" / "stdout.log").read_text()
+    assert f"threads {child}\n" in log
