@@ -150,6 +150,9 @@
 # Stage 10 (i): bc fails. Hopper 2415, 2430, 476, 3072 (IQM 2423, 1.38 of base10's; worst seed
 # 0.61 of base10's 780). base10 reproduced stage 1's base runs exactly (2859, 2167, 780, 1356): this
 # machine computes the same numbers as the one before it. losses/mean_beyond_1 stayed near 9%.
+# Stage 11 (i): vn2 fails on Humanoid, 1954, 2228, 1851, 2114 (IQM 2034, 0.56 of fl2's 3631; worst
+# 1.09 of its 1695); on Hopper it passes, 3340, 1612, 3011, 1421 (IQM 1.31, worst 1.82 of fl2's):
+# stage 1's vn runs to the integer, as the floor never binds there. 11b did not run.
 # Run with STAGE=1 (the default), 2 to 12, 8b, 10b, 11b, 12b or D, and the chosen flags in
 # CHOICE for stages 2 and 3.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
