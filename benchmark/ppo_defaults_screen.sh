@@ -153,6 +153,10 @@
 # Stage 11 (i): vn2 fails on Humanoid, 1954, 2228, 1851, 2114 (IQM 2034, 0.56 of fl2's 3631; worst
 # 1.09 of its 1695); on Hopper it passes, 3340, 1612, 3011, 1421 (IQM 1.31, worst 1.82 of fl2's):
 # stage 1's vn runs to the integer, as the floor never binds there. 11b did not run.
+# Stage 12 (i): fl3 fails on Humanoid. Seeds 201 and 202 ended at 1072 and 754 (fl2: 3308, 3954),
+# the clip fraction at 0.56-0.76 and 13 of 488 updates undone; a worst seed of at most 754 is below
+# 0.9 of fl2's 1695, which decides the rule, so seeds 203-204 were stopped and removed (their
+# score, ppo_defaults_screen12_score_humanoid.md, is of seeds 201-202).
 # Run with STAGE=1 (the default), 2 to 12, 8b, 10b, 11b, 12b or D, and the chosen flags in
 # CHOICE for stages 2 and 3.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
