@@ -128,6 +128,17 @@
 #     if I(fl3) > 1.05 I(fl2) and w(fl3) >= 0.9 w(fl2). (ii) STAGE=12b, Hopper (201-204),
 #     Walker2d, Ant, HalfCheetah (201-203): fl3 becomes the default if on each I(fl3) > 0.95
 #     I(fl2) and w(fl3) >= 0.8 w(fl2); then the result runs on seeds 21-25 and at 10M follow.
+#   Stage 13 (written after stage 12, and before stage 13's runs): two settings that Andrychowicz et
+#     al. 2021 ("What Matters In On-Policy RL") recommend and this screen has not tried on today's
+#     defaults, each one change from them. ls7  --log-std-init -0.7 (a std of 0.5, their choice;
+#     today's 0.37; the old screen's -0.5 lifted Hopper and cost Humanoid and Ant without a floor).
+#     lam9  --gae-lambda 0.9 (their choice; today's 0.95). Hopper first, as it is the cheaper gap.
+#     The baseline is fl2's runs. (i) STAGE=13, Hopper (201-204): c goes on if I(c) > 1.05 I(fl2)
+#     and w(c) >= 0.9 w(fl2). (ii) STAGE=13h with CHOICE=<c> (the one with the higher score if both
+#     go on), Humanoid (201-204, --no-value-clip): c goes on if I(c) > 0.95 I(fl2) and w(c) >= 0.9
+#     w(fl2). (iii) STAGE=13b, Walker2d, Ant, HalfCheetah (201-203): c becomes the default if on
+#     each I(c) > 0.95 I(fl2) and w(c) >= 0.8 w(fl2); then the result runs on seeds 21-25 and at
+#     10M follow.
 # What came of it (benchmark/README.md): stage 3 ran twice under the variant name "choice", with
 # CHOICE="--norm-value" and then "--adaptive-lr-target-kl 0.04" (stopped once Walker2d and Ant had
 # decided it); each time the runs were renamed vn__* and kl4__* before the next. Stage 4's score,
@@ -157,8 +168,8 @@
 # the clip fraction at 0.56-0.76 and 13 of 488 updates undone; a worst seed of at most 754 is below
 # 0.9 of fl2's 1695, which decides the rule, so seeds 203-204 were stopped and removed (their
 # score, ppo_defaults_screen12_score_humanoid.md, is of seeds 201-202).
-# Run with STAGE=1 (the default), 2 to 12, 8b, 10b, 11b, 12b or D, and the chosen flags in
-# CHOICE for stages 2 and 3.
+# Run with STAGE=1 (the default), 2 to 13, 8b, 10b, 11b, 12b, 13h, 13b or D, and the chosen flags
+# in CHOICE for stages 2, 3, 13h and 13b.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -248,6 +259,31 @@ elif [ "$STAGE" = 10 ] || [ "$STAGE" = 10b ]; then
     # shellcheck disable=SC2086
     (cd benchmark && python screen_score.py results/$NAME.csv --base base10 --envs $envs \
         $floors --out results/${NAME}_score$STAGE.md)
+    exit
+elif [ "$STAGE" = 13 ] || [ "$STAGE" = 13h ] || [ "$STAGE" = 13b ]; then
+    NAME=ppo_defaults_screen13
+    declare -A FLAGS=([ls7]="--log-std-init -0.7" [lam9]="--gae-lambda 0.9")
+    if [ "$STAGE" = 13 ]; then
+        sweep --envs Hopper-v4 --seeds 201 202 203 204 --variant "ls7=${FLAGS[ls7]}" \
+            --variant "lam9=${FLAGS[lam9]}"
+    elif [ "$STAGE" = 13h ]; then
+        sweep --envs Humanoid-v4 --seeds 201 202 203 204 \
+            --variant "$CHOICE=--no-value-clip ${FLAGS[$CHOICE]}"
+    else
+        sweep --envs Walker2d-v4 Ant-v4 HalfCheetah-v4 --seeds 201 202 203 \
+            --variant "$CHOICE=${FLAGS[$CHOICE]}"
+    fi
+    python benchmark/summarize.py runs/$NAME --out benchmark/results/$NAME --last 20 \
+        --plot-tags charts/learning_rate losses/kl
+    python benchmark/training_stats.py runs/$NAME --out benchmark/results/${NAME}_stats.md \
+        --tags charts/learning_rate losses/kl losses/clipfrac charts/policy_std
+    cd benchmark/results
+    (cat $NAME.csv; grep '^fl2,' ppo_defaults_screen.csv) > ${NAME}_with_fl2.csv
+    score() { python ../screen_score.py ${NAME}_with_fl2.csv --base fl2 "$@"; }
+    score --envs Hopper-v4 --worst-floor 0.9 --min-score 1.05 --out ${NAME}_score_hopper.md
+    score --envs Humanoid-v4 --worst-floor 0.9 --min-score 0.95 --out ${NAME}_score_humanoid.md
+    score --envs Walker2d-v4 Ant-v4 HalfCheetah-v4 --worst-floor 0.8 --min-score 0.95 \
+        --out ${NAME}_score13b.md
     exit
 elif [ "$STAGE" = 12 ] || [ "$STAGE" = 12b ]; then
     NAME=ppo_defaults_screen12
