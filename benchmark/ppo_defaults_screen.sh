@@ -168,6 +168,8 @@
 # the clip fraction at 0.56-0.76 and 13 of 488 updates undone; a worst seed of at most 754 is below
 # 0.9 of fl2's 1695, which decides the rule, so seeds 203-204 were stopped and removed (their
 # score, ppo_defaults_screen12_score_humanoid.md, is of seeds 201-202).
+# Stage 13 (i), Hopper: ls7 passes, 3106, 958, 2325, 2344 (IQM 2334, 1.33 of fl2's; worst 1.23);
+# lam9 fails, 1963, 2965, 2281, 541 (IQM 1.21; worst 0.69). ls7 goes on to Humanoid (13h).
 # Run with STAGE=1 (the default), 2 to 13, 8b, 10b, 11b, 12b, 13h, 13b or D, and the chosen flags
 # in CHOICE for stages 2, 3, 13h and 13b.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
