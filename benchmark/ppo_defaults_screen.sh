@@ -170,6 +170,8 @@
 # score, ppo_defaults_screen12_score_humanoid.md, is of seeds 201-202).
 # Stage 13 (i), Hopper: ls7 passes, 3106, 958, 2325, 2344 (IQM 2334, 1.33 of fl2's; worst 1.23);
 # lam9 fails, 1963, 2965, 2281, 541 (IQM 1.21; worst 0.69). ls7 goes on to Humanoid (13h).
+# Stage 13 (ii), Humanoid: ls7 passes, IQM 4426 (1.22 of fl2's), worst seed 3906 (2.31). STAGE=13b
+# was started while 13h's last two runs went on, to count only if 13h passed.
 # Run with STAGE=1 (the default), 2 to 13, 8b, 10b, 11b, 12b, 13h, 13b or D, and the chosen flags
 # in CHOICE for stages 2, 3, 13h and 13b.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
