@@ -139,6 +139,12 @@
 #     w(fl2). (iii) STAGE=13b, Walker2d, Ant, HalfCheetah (201-203): c becomes the default if on
 #     each I(c) > 0.95 I(fl2) and w(c) >= 0.8 w(fl2); then the result runs on seeds 21-25 and at
 #     10M follow.
+#   Stage 14 (written after stage 13b's Ant runs, ls7 at 3615, 3066 and 1588 against fl2's 3200,
+#     2337 and 3008: a mean of 0.97 of fl2's but a worst seed of 0.68, which fails 13b's rule, and
+#     before stage 14's runs): as stage 6 did for vn, Ant on four more seeds (204-207), fl2 (today's
+#     defaults) and ls7. ls7 becomes the default if over seeds 201-207 on Ant I(ls7) > 0.95 I(fl2)
+#     and w(ls7) >= 0.8 w(fl2), and 13b passed on Walker2d and HalfCheetah; then the result runs
+#     on seeds 21-25 and at 10M follow. Else the defaults stay.
 # What came of it (benchmark/README.md): stage 3 ran twice under the variant name "choice", with
 # CHOICE="--norm-value" and then "--adaptive-lr-target-kl 0.04" (stopped once Walker2d and Ant had
 # decided it); each time the runs were renamed vn__* and kl4__* before the next. Stage 4's score,
@@ -172,7 +178,7 @@
 # lam9 fails, 1963, 2965, 2281, 541 (IQM 1.21; worst 0.69). ls7 goes on to Humanoid (13h).
 # Stage 13 (ii), Humanoid: ls7 passes, IQM 4426 (1.22 of fl2's), worst seed 3906 (2.31). STAGE=13b
 # was started while 13h's last two runs went on, to count only if 13h passed.
-# Run with STAGE=1 (the default), 2 to 13, 8b, 10b, 11b, 12b, 13h, 13b or D, and the chosen flags
+# Run with STAGE=1 (the default), 2 to 14, 8b, 10b, 11b, 12b, 13h, 13b or D, and the chosen flags
 # in CHOICE for stages 2, 3, 13h and 13b.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
 set -euo pipefail
@@ -263,6 +269,16 @@ elif [ "$STAGE" = 10 ] || [ "$STAGE" = 10b ]; then
     # shellcheck disable=SC2086
     (cd benchmark && python screen_score.py results/$NAME.csv --base base10 --envs $envs \
         $floors --out results/${NAME}_score$STAGE.md)
+    exit
+elif [ "$STAGE" = 14 ]; then
+    NAME=ppo_defaults_screen14
+    sweep --envs Ant-v4 --seeds 204 205 206 207 --variant "fl2=" --variant "ls7=--log-std-init -0.7"
+    python benchmark/summarize.py runs/$NAME --out benchmark/results/$NAME --last 20
+    cd benchmark/results
+    (cat $NAME.csv; grep -E '^(fl2|ls7),Ant-v4' ppo_defaults_screen.csv ppo_defaults_screen13.csv \
+        | cut -d: -f2) > ${NAME}_with_201-203.csv
+    python ../screen_score.py ${NAME}_with_201-203.csv --base fl2 --worst-floor 0.8 \
+        --min-score 0.95 --out ${NAME}_score.md
     exit
 elif [ "$STAGE" = 13 ] || [ "$STAGE" = 13h ] || [ "$STAGE" = 13b ]; then
     NAME=ppo_defaults_screen13
