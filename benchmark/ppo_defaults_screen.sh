@@ -143,9 +143,9 @@
 #     2337 and 3008: a mean of 1.00 of fl2's but a worst seed of 0.79, which fails 13b's rule,
 #     and before stage 14's runs; the numbers first written here, 3615, 3066 and 1588, were the
 #     console's from the second-to-last iteration): as stage 6 did for vn, Ant on four more seeds
-#     (204-207), fl2 (today's defaults) and ls7. ls7 becomes the default if over seeds 201-207 on Ant I(ls7) > 0.95 I(fl2)
-#     and w(ls7) >= 0.8 w(fl2), and 13b passed on Walker2d and HalfCheetah; then the result runs
-#     on seeds 21-25 and at 10M follow. Else the defaults stay.
+#     (204-207), fl2 (today's defaults) and ls7. ls7 becomes the default if over seeds 201-207 on
+#     Ant I(ls7) > 0.95 I(fl2) and w(ls7) >= 0.8 w(fl2), and 13b passed on Walker2d and
+#     HalfCheetah; then the result runs on seeds 21-25 and at 10M follow. Else the defaults stay.
 # What came of it (benchmark/README.md): stage 3 ran twice under the variant name "choice", with
 # CHOICE="--norm-value" and then "--adaptive-lr-target-kl 0.04" (stopped once Walker2d and Ant had
 # decided it); each time the runs were renamed vn__* and kl4__* before the next. Stage 4's score,
