@@ -179,6 +179,8 @@
 # lam9 fails, 1963, 2965, 2281, 541 (IQM 1.21; worst 0.69). ls7 goes on to Humanoid (13h).
 # Stage 13 (ii), Humanoid: ls7 passes, IQM 4426 (1.22 of fl2's), worst seed 3906 (2.31). STAGE=13b
 # was started while 13h's last two runs went on, to count only if 13h passed.
+# Stage 13 (iii): ls7 fails on Ant's worst seed. Walker2d 3854, 3720, 3434 (0.985 / 0.98 of fl2's
+# mean / worst), Ant 3628, 3118, 1838 (1.005 / 0.786), HalfCheetah 6945, 5682, 5915 (1.13 / 1.28).
 # Run with STAGE=1 (the default), 2 to 14, 8b, 10b, 11b, 12b, 13h, 13b or D, and the chosen flags
 # in CHOICE for stages 2, 3, 13h and 13b.
 # Resumable: finished runs are skipped, unfinished ones resume from their checkpoint.
