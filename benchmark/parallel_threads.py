@@ -37,8 +37,10 @@ def run_case(script: str, env_id: str, steps: int, runs: int, threads) -> list:
             cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             for i in range(runs)]
         outputs = [process.communicate()[0] for process in processes]
-    if any(process.returncode for process in processes):
-        sys.exit(f"error: a run failed:\n{outputs}")
+    for process, output in zip(processes, outputs):
+        if process.returncode:
+            last = output.strip().splitlines()[-1] if output.strip() else "no output"
+            sys.exit(f"error: a run exited {process.returncode}: {last}")
     return [int(re.findall(r"SPS\s+(\d+)", output)[-1]) for output in outputs]
 
 

@@ -208,6 +208,19 @@ for seed in (201, 202):
         torch.save(checkpoint, f"{copy}/checkpoint.pt")
 PY
 }
+against_fl2() {  # [TAG ...]: summarize runs/$NAME, and put stage 8's fl2 runs (today's defaults
+    # for runs of up to 1M steps) beside its rows for score_fl2
+    python benchmark/summarize.py runs/$NAME --out benchmark/results/$NAME --last 20 \
+        --plot-tags charts/learning_rate losses/kl
+    python benchmark/training_stats.py runs/$NAME --out benchmark/results/${NAME}_stats.md \
+        --tags charts/learning_rate losses/kl losses/clipfrac charts/policy_std "$@"
+    (cat benchmark/results/$NAME.csv; grep '^fl2,' benchmark/results/ppo_defaults_screen.csv) \
+        > benchmark/results/${NAME}_with_fl2.csv
+}
+score_fl2() {  # SUFFIX SCREEN_SCORE_ARGS...: the rule against fl2, into ${NAME}_score<SUFFIX>.md
+    python benchmark/screen_score.py benchmark/results/${NAME}_with_fl2.csv --base fl2 "${@:2}" \
+        --out "benchmark/results/${NAME}_score$1.md"
+}
 if [ "$STAGE" = 1 ]; then
     sweep --envs Humanoid-v4 --seeds 201 202 203 204 \
         --variant "base=--no-value-clip" \
@@ -296,17 +309,10 @@ elif [ "$STAGE" = 13 ] || [ "$STAGE" = 13h ] || [ "$STAGE" = 13b ]; then
         sweep --envs Walker2d-v4 Ant-v4 HalfCheetah-v4 --seeds 201 202 203 \
             --variant "$CHOICE=${FLAGS[$CHOICE]}"
     fi
-    python benchmark/summarize.py runs/$NAME --out benchmark/results/$NAME --last 20 \
-        --plot-tags charts/learning_rate losses/kl
-    python benchmark/training_stats.py runs/$NAME --out benchmark/results/${NAME}_stats.md \
-        --tags charts/learning_rate losses/kl losses/clipfrac charts/policy_std
-    cd benchmark/results
-    (cat $NAME.csv; grep '^fl2,' ppo_defaults_screen.csv) > ${NAME}_with_fl2.csv
-    score() { python ../screen_score.py ${NAME}_with_fl2.csv --base fl2 "$@"; }
-    score --envs Hopper-v4 --worst-floor 0.9 --min-score 1.05 --out ${NAME}_score_hopper.md
-    score --envs Humanoid-v4 --worst-floor 0.9 --min-score 0.95 --out ${NAME}_score_humanoid.md
-    score --envs Walker2d-v4 Ant-v4 HalfCheetah-v4 --worst-floor 0.8 --min-score 0.95 \
-        --out ${NAME}_score13b.md
+    against_fl2
+    score_fl2 _hopper --envs Hopper-v4 --worst-floor 0.9 --min-score 1.05
+    score_fl2 _humanoid --envs Humanoid-v4 --worst-floor 0.9 --min-score 0.95
+    score_fl2 13b --envs Walker2d-v4 Ant-v4 HalfCheetah-v4 --worst-floor 0.8 --min-score 0.95
     exit
 elif [ "$STAGE" = 12 ] || [ "$STAGE" = 12b ]; then
     NAME=ppo_defaults_screen12
@@ -318,16 +324,10 @@ elif [ "$STAGE" = 12 ] || [ "$STAGE" = 12b ]; then
         sweep --envs Walker2d-v4 Ant-v4 HalfCheetah-v4 --seeds 201 202 203 \
             --variant "fl3=--adaptive-lr-min 3e-4"
     fi
-    python benchmark/summarize.py runs/$NAME --out benchmark/results/$NAME --last 20 \
-        --plot-tags charts/learning_rate losses/kl
-    python benchmark/training_stats.py runs/$NAME --out benchmark/results/${NAME}_stats.md \
-        --tags charts/learning_rate losses/kl losses/clipfrac losses/update_undone charts/policy_std
-    cd benchmark/results
-    (cat $NAME.csv; grep '^fl2,' ppo_defaults_screen.csv) > ${NAME}_with_fl2.csv
-    score() { python ../screen_score.py ${NAME}_with_fl2.csv --base fl2 "$@"; }
-    score --envs Humanoid-v4 --worst-floor 0.9 --min-score 1.05 --out ${NAME}_score_humanoid.md
-    score --envs Hopper-v4 Walker2d-v4 Ant-v4 HalfCheetah-v4 --worst-floor 0.8 --min-score 0.95 \
-        --out ${NAME}_score12b.md
+    against_fl2 losses/update_undone
+    score_fl2 _humanoid --envs Humanoid-v4 --worst-floor 0.9 --min-score 1.05
+    score_fl2 12b --envs Hopper-v4 Walker2d-v4 Ant-v4 HalfCheetah-v4 --worst-floor 0.8 \
+        --min-score 0.95
     exit
 elif [ "$STAGE" = 11 ] || [ "$STAGE" = 11b ]; then
     NAME=ppo_defaults_screen11
@@ -339,17 +339,10 @@ elif [ "$STAGE" = 11 ] || [ "$STAGE" = 11b ]; then
         sweep --envs Walker2d-v4 Ant-v4 HalfCheetah-v4 --seeds 201 202 203 \
             --variant "vn2=--norm-value"
     fi
-    python benchmark/summarize.py runs/$NAME --out benchmark/results/$NAME --last 20 \
-        --plot-tags charts/learning_rate losses/kl
-    python benchmark/training_stats.py runs/$NAME --out benchmark/results/${NAME}_stats.md \
-        --tags charts/learning_rate losses/kl losses/clipfrac charts/policy_std
-    cd benchmark/results
-    (cat $NAME.csv; grep '^fl2,' ppo_defaults_screen.csv) > ${NAME}_with_fl2.csv
-    score() { python ../screen_score.py ${NAME}_with_fl2.csv --base fl2 "$@"; }
-    score --envs Humanoid-v4 --worst-floor 0.9 --min-score 0.95 --out ${NAME}_score_humanoid.md
-    score --envs Hopper-v4 --worst-floor 0.9 --min-score 1.05 --out ${NAME}_score_hopper.md
-    score --envs Walker2d-v4 Ant-v4 HalfCheetah-v4 --worst-floor 0.8 --min-score 0.95 \
-        --out ${NAME}_score11b.md
+    against_fl2
+    score_fl2 _humanoid --envs Humanoid-v4 --worst-floor 0.9 --min-score 0.95
+    score_fl2 _hopper --envs Hopper-v4 --worst-floor 0.9 --min-score 1.05
+    score_fl2 11b --envs Walker2d-v4 Ant-v4 HalfCheetah-v4 --worst-floor 0.8 --min-score 0.95
     exit
 elif [ "$STAGE" = 9 ]; then
     copies_to_10m fl2 fl2-10m=2e-4 early2-10m=1e-6
